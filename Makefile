@@ -1,0 +1,39 @@
+# `make run` and `make test` work on a fresh clone: the first call builds .venv from
+# pyproject.toml with the pinned versions in constraints.txt.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test test-fast lint typecheck check bench clean-data
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/autovideo serve
+
+test: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy app.py schema resolvers domain jobs persistence providers media runtime
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python bench/render
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,119 @@
+"""The ASGI application: GraphQL at /graphql, health at /healthz and /readyz, media at /media."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from runtime.settings import Settings, load_settings
+
+log = logging.getLogger("autovideo")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_worker: bool = True,
+    migrate: bool | None = None,
+    runtime: Any = None,
+) -> Starlette:
+    """Build the app. Resources (engine, Redis, ARQ pool, broadcaster, storage, worker) are made
+    once in the lifespan; `migrate` defaults to True when the database is embedded. A caller that
+    started the runtime itself (the CLI, to report bad configuration in one line) passes it in
+    and stays responsible for stopping it."""
+    settings = settings or load_settings()
+    state: dict[str, Any] = {}
+
+    def resources() -> Any:
+        return state["resources"]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from runtime.bootstrap import start_runtime
+
+        owned = runtime is None
+        current = runtime or await start_runtime(settings, run_worker=run_worker, migrate=migrate)
+        state["resources"] = current.resources
+        state["runtime"] = current
+        try:
+            yield
+        finally:
+            if owned:
+                await current.stop()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        from runtime.health import readiness
+
+        checks = await readiness(resources())
+        ok = all(c["ok"] for c in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    async def media(request: Request) -> Response:
+        """Local storage downloads: only with a valid, unexpired signature from a URL we issued."""
+        from providers.storage.local import LocalStorage, verify
+
+        storage = resources().extras["storage"]
+        if not isinstance(storage, LocalStorage):
+            return PlainTextResponse("Not found", status_code=404)
+        key = request.path_params["key"]
+        try:
+            expires = int(request.query_params.get("exp", "0"))
+        except ValueError:
+            expires = 0
+        if not verify(storage.secret, key, expires, request.query_params.get("sig", "")):
+            return PlainTextResponse("This link is invalid or has expired.", status_code=403)
+        try:
+            path = storage.path_of(key)
+        except Exception:
+            return PlainTextResponse("Not found", status_code=404)
+        if not await asyncio.to_thread(path.is_file):
+            return PlainTextResponse("Not found", status_code=404)
+        filename = request.query_params.get("filename")
+        return FileResponse(path, filename=filename, headers={"Cache-Control": "private, max-age=3600"})
+
+    async def metrics(request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from resolvers.view import GraphQLView
+
+    graphql = GraphQLView(
+        resources,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=settings.cors_origins or (),
+    )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-Api-Key"],
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.runtime_state = state
+    return app

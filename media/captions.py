@@ -1,0 +1,322 @@
+"""Caption cues: splitting sentences into <=2-line cues, and writing ASS / WebVTT / SRT.
+
+One list of cues feeds all three writers, and times are rounded to the centisecond (ASS's
+resolution) first, so the burned-in captions and the VTT/SRT files are identical in timing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .fonts import font_path
+from .types import AspectRatio, CaptionCue, CaptionStyle, frame_size
+
+Measure = Callable[[str], float]
+
+# Per aspect: font-size multiplier on the style's share of frame height, side margin and the
+# bottom margin (keeps captions out of the platform UI: on 9:16 above the bottom 20 %).
+_LAYOUT: dict[str, tuple[float, float, float]] = {
+    "PORTRAIT": (1.0, 0.08, 0.22),
+    "LANDSCAPE": (1.6, 0.10, 0.08),
+    "SQUARE": (1.5, 0.08, 0.10),
+}
+
+
+@dataclass(frozen=True)
+class CaptionLayout:
+    width: int
+    height: int
+    font_px: int
+    margin_lr: int
+    margin_v: int
+
+    @property
+    def max_line_px(self) -> float:
+        return self.width - 2 * self.margin_lr
+
+
+def caption_layout(aspect: AspectRatio | str, style: CaptionStyle) -> CaptionLayout:
+    w, h = frame_size(aspect)
+    mult, side, bottom = _LAYOUT[str(aspect).upper()]
+    return CaptionLayout(w, h, round(style.font_size * mult * h), round(side * w), round(bottom * h))
+
+
+def _round_cs(t: float) -> float:
+    return round(t * 100) / 100
+
+
+# ---------------------------------------------------------------- line wrapping
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def _is_cjk(ch: str) -> bool:
+    """Scripts written without spaces, broken between characters (emoji are not among them)."""
+    return bool(_CJK.match(ch))
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, with each CJK character a token of its own (CJK text breaks between characters)."""
+    out: list[str] = []
+    for word in text.split():
+        buf = ""
+        for ch in word:
+            if _is_cjk(ch):
+                if buf:
+                    out.append(buf)
+                    buf = ""
+                out.append("\x00" + ch)  # marker: joins to neighbours without a space
+            else:
+                buf += ch
+        if buf:
+            out.append(buf)
+    return out
+
+
+def _join(tokens: Sequence[str]) -> str:
+    s = ""
+    prev_cjk = False
+    for tok in tokens:
+        cjk = tok.startswith("\x00")
+        t = tok[1:] if cjk else tok
+        if s and not (cjk or prev_cjk):
+            s += " "
+        s += t
+        prev_cjk = cjk
+    return s
+
+
+def _split_long(token: str, fits: Callable[[str], bool]) -> list[str]:
+    """Hard-break a word that cannot fit on one line (URLs, German compounds, garbage)."""
+    parts: list[str] = []
+    buf = ""
+    for ch in token:
+        if buf and not fits(buf + ch + "-"):
+            parts.append(buf + "-")
+            buf = ch
+        else:
+            buf += ch
+    if buf:
+        parts.append(buf)
+    return parts
+
+
+def wrap_lines(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Greedy wrap; `fits(line)` says whether a line fits the caption width."""
+    lines: list[list[str]] = [[]]
+    for tok in _tokens(text):
+        pieces = [tok] if tok.startswith("\x00") or fits(tok) else _split_long(tok, fits)
+        for piece in pieces:
+            cand = [*lines[-1], piece]
+            if lines[-1] and not fits(_join(cand)):
+                lines.append([piece])
+            else:
+                lines[-1] = cand
+    return [_join(ln) for ln in lines if ln]
+
+
+def _pages(lines: list[str], max_lines: int) -> list[list[str]]:
+    return [lines[i : i + max_lines] for i in range(0, len(lines), max_lines)] or [[]]
+
+
+def _spread(start: float, end: float, pages: list[list[str]]) -> list[CaptionCue]:
+    """Time pages within [start, end] proportionally to their characters."""
+    weights = [max(1, sum(len(x) for x in p)) for p in pages]
+    total = sum(weights)
+    cues: list[CaptionCue] = []
+    t = start
+    for i, (page, wgt) in enumerate(zip(pages, weights, strict=True)):
+        nxt = end if i == len(pages) - 1 else t + (end - start) * wgt / total
+        cues.append(CaptionCue(_round_cs(t), _round_cs(nxt), "\n".join(page)))
+        t = nxt
+    return cues
+
+
+def _chars_fit(max_chars: int) -> Callable[[str], bool]:
+    return lambda s: len(s) + sum(1 for c in s if _is_cjk(c)) <= max_chars  # CJK is double width
+
+
+def cues_from_sentences(
+    sentences: Iterable[tuple[float, float, str]],
+    max_chars_per_line: int = 20,
+    max_lines: int = 2,
+) -> list[CaptionCue]:
+    """Split each timed sentence into cues of at most `max_lines` lines.
+
+    A sentence too long for one cue is divided into pages whose durations are proportional to
+    their characters, so each page is on screen while it is being spoken.
+    """
+    cues: list[CaptionCue] = []
+    for start, end, text in sentences:
+        text = " ".join(text.split())
+        if not text or end <= start:
+            continue
+        lines = wrap_lines(text, _chars_fit(max_chars_per_line))
+        cues.extend(_spread(start, end, _pages(lines, max_lines)))
+    return normalise_cues(cues)
+
+
+def normalise_cues(cues: Iterable[CaptionCue]) -> list[CaptionCue]:
+    """Sorted, centisecond-rounded, non-overlapping (overlaps would stack into >2 lines)."""
+    out: list[CaptionCue] = []
+    for c in sorted(cues, key=lambda c: (c.start, c.end)):
+        start, end = _round_cs(max(0.0, c.start)), _round_cs(c.end)
+        if out and start < out[-1].end:
+            prev = out[-1]
+            out[-1] = CaptionCue(prev.start, max(prev.start, start), prev.text)
+            if out[-1].end <= out[-1].start:
+                out.pop()
+        if end > start and c.text.strip():
+            out.append(CaptionCue(start, end, c.text.strip()))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _pil_font(size: int, bold: bool):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(font_path(bold=bold)), size)
+
+
+def pixel_fits(layout: CaptionLayout, style: CaptionStyle) -> Callable[[str], bool]:
+    # libass sizes fonts by ascent+descent (~1.16 em for DejaVu), so measuring with PIL at the
+    # ASS size over-estimates widths a little: a safe margin against overflow.
+    font = _pil_font(layout.font_px, style.bold)
+    limit = layout.max_line_px
+    return lambda s: font.getlength(s) <= limit
+
+
+def fit_cues(cues: Iterable[CaptionCue], layout: CaptionLayout, style: CaptionStyle) -> list[CaptionCue]:
+    """Re-wrap cues by rendered pixel width; split any that would exceed `max_lines` lines."""
+    fits = pixel_fits(layout, style)
+    out: list[CaptionCue] = []
+    for c in normalise_cues(cues):
+        text = c.text.upper() if style.uppercase else c.text
+        lines = text.split("\n")
+        if len(lines) > style.max_lines or not all(fits(ln) for ln in lines):
+            # Undo our own hard breaks ("...exp-" + "ial...") before re-wrapping by pixels.
+            joined = re.sub(r"(?<=\w)-\n(?=\w)", "", text).replace("\n", " ")
+            lines = wrap_lines(joined, fits)
+        out.extend(_spread(c.start, c.end, _pages(lines, style.max_lines)))
+    return normalise_cues(out)
+
+
+def shift_cues(cues: Iterable[CaptionCue], offset: float) -> list[CaptionCue]:
+    return [CaptionCue(_round_cs(c.start + offset), _round_cs(c.end + offset), c.text) for c in cues]
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _ts(t: float, sep: str) -> str:
+    cs = round(t * 100)
+    h, rem = divmod(cs, 360000)
+    m, rem = divmod(rem, 6000)
+    s, cs = divmod(rem, 100)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{cs * 10:03d}"
+
+
+def to_vtt(cues: Sequence[CaptionCue]) -> str:
+    parts = ["WEBVTT", ""]
+    for i, c in enumerate(cues, 1):
+        text = c.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        parts += [str(i), f"{_ts(c.start, '.')} --> {_ts(c.end, '.')}", text, ""]
+    return "\n".join(parts)
+
+
+def to_srt(cues: Sequence[CaptionCue]) -> str:
+    parts: list[str] = []
+    for i, c in enumerate(cues, 1):
+        parts += [str(i), f"{_ts(c.start, ',')} --> {_ts(c.end, ',')}", c.text, ""]
+    return "\n".join(parts)
+
+
+def _ass_time(t: float) -> str:
+    cs = round(t * 100)
+    h, rem = divmod(cs, 360000)
+    m, rem = divmod(rem, 6000)
+    s, cs = divmod(rem, 100)
+    return f"{h}:{m:02d}:{s:02d}.{cs:02d}"
+
+
+def _ass_colour(rrggbb: str, alpha: float = 0.0) -> str:
+    r, g, b = rrggbb[0:2], rrggbb[2:4], rrggbb[4:6]
+    return f"&H{round(alpha * 255):02X}{b}{g}{r}".upper()
+
+
+def _ass_text(text: str) -> str:
+    # Braces open override blocks and backslashes start escapes in ASS: neutralise both.
+    text = text.replace("\\", "/").replace("{", "(").replace("}", ")")
+    return text.replace("\n", "\\N")
+
+
+def to_ass(cues: Sequence[CaptionCue], layout: CaptionLayout, style: CaptionStyle) -> str:
+    size = layout.font_px
+    if style.box:
+        border, outline, shadow = 3, max(1, round(size * 0.18)), 0
+        back = _ass_colour("000000", 1 - style.box_opacity)
+        outline_col = back
+    else:
+        border, outline, shadow = 1, max(1, round(size * style.outline)), max(1, round(size * 0.03))
+        back = _ass_colour("000000", 0.4)
+        outline_col = _ass_colour(style.outline_color)
+    fields = [
+        "Caption", "DejaVu Sans", str(size), _ass_colour(style.text_color), _ass_colour(style.text_color),
+        outline_col, back, "-1" if style.bold else "0", "0", "0", "0", "100", "100", "0", "0",
+        str(border), str(outline), str(shadow), "2", str(layout.margin_lr), str(layout.margin_lr),
+        str(layout.margin_v), "1",
+    ]  # fmt: skip
+    head = [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {layout.width}",
+        f"PlayResY: {layout.height}",
+        "WrapStyle: 2",  # no automatic wrapping: lines were broken by fit_cues
+        "ScaledBorderAndShadow: yes",
+        "YCbCr Matrix: TV.709",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
+        "Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        "Style: " + ",".join(fields),
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+    events = [
+        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},Caption,,0,0,0,,{_ass_text(c.text)}"
+        for c in cues
+    ]
+    return "\n".join([*head, *events, ""])
+
+
+def write_caption_files(cues: Sequence[CaptionCue], vtt: Path, srt: Path) -> None:
+    vtt.write_text(to_vtt(cues), encoding="utf-8")
+    srt.write_text(to_srt(cues), encoding="utf-8")
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def parse_vtt(text: str) -> list[CaptionCue]:
+    """Read back a WebVTT file written by `to_vtt` (used by tests and tooling)."""
+    cues: list[CaptionCue] = []
+    for block in text.strip().split("\n\n")[1:]:
+        lines = block.splitlines()
+        idx = next(i for i, ln in enumerate(lines) if "-->" in ln)
+        a, b = (x.strip() for x in lines[idx].split("-->"))
+        body = "\n".join(lines[idx + 1 :])
+        body = _TAG.sub("", body).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        cues.append(CaptionCue(_parse_ts(a), _parse_ts(b), body))
+    return cues
+
+
+def _parse_ts(s: str) -> float:
+    h, m, rest = s.replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(rest)

@@ -1,0 +1,240 @@
+"""A render request checked and laid out: timeline, fitted captions, workdir, time budget.
+
+Shared by the single-pass render and the chunk functions, so a chunk rendered on another
+worker is built from exactly the same timeline and cues as a single render.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .captions import CaptionLayout, caption_layout, fit_cues, shift_cues, to_ass
+from .errors import InvalidMediaError, RenderTimeoutError
+from .fonts import FONT_DIR
+from .probe import probe_media
+from .stills import prescale_logo, prescale_still
+from .thumbnail import make_card
+from .timeline import ChunkSpec, Timeline, Visual, VisualKind, build_timeline
+from .types import CaptionCue, RenderRequest, frame_size
+
+log = logging.getLogger(__name__)
+
+PAN_MARGIN = 0.10  # still pre-scaled 10 % larger than the frame: room for a gentle pan
+MIN_NARRATION = 0.2  # seconds
+
+
+def default_timeout(seconds_of_video: float) -> float:
+    # veryfast renders at ~0.5 s per second of video here; 4x that plus start-up is generous
+    # yet still stops a wedged ffmpeg in proportion to the job.
+    return 60.0 + 2.0 * seconds_of_video
+
+
+@dataclass
+class Deadline:
+    at: float | None
+
+    def remaining(self) -> float | None:
+        if self.at is None:
+            return None
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise RenderTimeoutError("The render ran out of time and was stopped.")
+        return left
+
+
+@dataclass
+class Job:
+    request: RenderRequest
+    workdir: Path
+    timeline: Timeline
+    cues: list[CaptionCue]  # fitted, on the output timeline (after the intro)
+    layout: CaptionLayout
+    narration_seconds: float
+    intro: float
+    total: float
+    still_dims: tuple[int, int]
+    cancel: threading.Event | None = None
+    deadline: Deadline = field(default_factory=lambda: Deadline(None))
+    _stills: dict[int, Path] = field(default_factory=dict)
+    _owns_workdir: bool = False
+
+    # ------------------------------------------------------------ construction
+
+    @classmethod
+    def prepare(
+        cls,
+        request: RenderRequest,
+        *,
+        workdir: Path | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+        validate_all: bool = True,
+    ) -> Job:
+        opts = request.options
+        size = frame_size(opts.aspect)
+        if opts.fps <= 0 or opts.fps > 120:
+            raise InvalidMediaError("The frame rate must be between 1 and 120.")
+        if not request.scenes:
+            raise InvalidMediaError("A video needs at least one scene.")
+        narration = probe_media(request.narration_path)
+        if not narration.has_audio:
+            raise InvalidMediaError("The narration file has no audio stream.")
+        if narration.duration < MIN_NARRATION:
+            raise InvalidMediaError("The narration audio is empty (zero length).")
+        intro = opts.intro_seconds if opts.intro_text else 0.0
+        outro = opts.outro_seconds if opts.outro_text else 0.0
+        total = intro + narration.duration + outro
+        own = workdir is None
+        wd = Path(tempfile.mkdtemp(prefix="autovideo-")) if workdir is None else Path(workdir)
+        wd.mkdir(parents=True, exist_ok=True)
+        try:
+            still_dims = _still_dims(size, PAN_MARGIN if opts.motion else 0.0)
+            scenes = sorted(request.scenes, key=lambda s: s.start)
+            spans: list[tuple[VisualKind, Path, float, float, bool]] = []
+            first_image: Path | None = None
+            for n, sc in enumerate(scenes, 1):
+                what = f"The media of scene {n}"
+                path = Path(sc.path)
+                loop = False
+                if sc.kind == "video":
+                    info = probe_media(path) if path.is_file() else None
+                    if info is None:
+                        raise InvalidMediaError(f"{what} is missing.")
+                    if not info.has_video:
+                        raise InvalidMediaError(f"{what} has no video stream.")
+                    loop = info.duration < (sc.end - sc.start) + 0.5
+                elif validate_all:
+                    _check_image(path, what)
+                    first_image = first_image or path
+                spans.append((sc.kind, path, sc.start + intro, sc.end + intro, loop))
+            if intro:
+                card = make_card(opts.intro_text or "", wd / "intro.bmp", size)
+                spans.insert(0, ("image", _pad_card(card, still_dims), 0.0, intro, False))
+            if outro:
+                card = make_card(opts.outro_text or "", wd / "outro.bmp", size)
+                start = intro + narration.duration
+                spans.append(("image", _pad_card(card, still_dims), start, total, False))
+            timeline = build_timeline(spans, total, opts.fps, size, opts.transition_seconds)
+            # Cards keep their own (static) motion code; scenes cycle through the pans.
+            visuals = tuple(
+                Visual(v.kind, v.path, v.start, v.end, -1 if v.path.parent == wd else v.motion, v.loop_source)
+                for v in timeline.visuals
+            )
+            timeline = Timeline(timeline.fps, timeline.width, timeline.height, visuals,
+                                timeline.half_fades, timeline.total_frames)  # fmt: skip
+            layout = caption_layout(opts.aspect, opts.caption_style)
+            cues: list[CaptionCue] = []
+            if opts.captions and request.cues:
+                fitted = fit_cues(request.cues, layout, opts.caption_style)
+                cues = [
+                    CaptionCue(c.start, min(c.end, narration.duration), c.text)
+                    for c in fitted
+                    if c.start < narration.duration
+                ]
+                cues = shift_cues(cues, intro)
+        except BaseException:
+            if own:
+                shutil.rmtree(wd, ignore_errors=True)
+            raise
+        t = timeout if timeout is not None else default_timeout(total)
+        return cls(
+            request=request, workdir=wd, timeline=timeline, cues=cues, layout=layout,
+            narration_seconds=narration.duration, intro=intro, total=timeline.total_frames / opts.fps,
+            still_dims=still_dims, cancel=cancel, deadline=Deadline(time.monotonic() + t), _owns_workdir=own,
+        )  # fmt: skip
+
+    def cleanup(self) -> None:
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------ per-chunk assets
+
+    def still_for(self, index: int) -> Path:
+        """Pre-scaled still of visual `index`, made on first use (only for the chunks that need it)."""
+        if index not in self._stills:
+            vis = self.timeline.visuals[index]
+            if vis.path.parent == self.workdir:
+                self._stills[index] = vis.path  # cards are drawn at the still size already
+            else:
+                dst = self.workdir / f"still-{index}.bmp"
+                self._stills[index] = prescale_still(vis.path, dst, self.still_dims, f"The image of scene {index + 1}")
+        return self._stills[index]
+
+    def resolved_timeline(self, start: int, end: int) -> Timeline:
+        """Timeline whose image visuals in [start, end) point at their pre-scaled stills."""
+        vis = list(self.timeline.visuals)
+        for i in range(len(vis)):
+            s0, s1 = self.timeline.segment(i)
+            if vis[i].kind == "image" and s1 > start and s0 < end:
+                v = vis[i]
+                vis[i] = Visual(v.kind, self.still_for(i), v.start, v.end, v.motion, v.loop_source)
+        tl = self.timeline
+        return Timeline(tl.fps, tl.width, tl.height, tuple(vis), tl.half_fades, tl.total_frames)
+
+    def chunk_ass(self, chunk: ChunkSpec) -> Path | None:
+        """ASS file for one chunk, with times relative to the chunk start."""
+        local = [
+            CaptionCue(max(0.0, c.start - chunk.start), c.end - chunk.start, c.text)
+            for c in self.cues
+            if c.end > chunk.start and c.start < chunk.end
+        ]
+        if not local:
+            return None
+        path = self.workdir / f"captions-{chunk.index}.ass"
+        path.write_text(to_ass(shift_cues(local, 0.0), self.layout, self.request.options.caption_style), "utf-8")
+        return path
+
+    def logo(self) -> tuple[Path, tuple[int, int]] | None:
+        opts = self.request.options
+        if opts.logo_path is None:
+            return None
+        w, h = self.timeline.width, self.timeline.height
+        share = {"PORTRAIT": 0.16, "LANDSCAPE": 0.10, "SQUARE": 0.13}[str(opts.aspect).upper()]
+        path, (lw, _lh) = prescale_logo(Path(opts.logo_path), self.workdir / "logo.png", round(w * share))
+        margin = round(0.04 * min(w, h))
+        top = round(0.05 * h) if h > w else margin  # clear of the status bar on 9:16
+        return path, (w - lw - margin, top)
+
+    def fonts_dir(self) -> Path:
+        return FONT_DIR
+
+    def first_image(self) -> Path | None:
+        for i, v in enumerate(self.timeline.visuals):
+            if v.kind == "image" and v.path.parent != self.workdir:
+                return self.timeline.visuals[i].path
+        return None
+
+
+def _still_dims(size: tuple[int, int], margin: float) -> tuple[int, int]:
+    from .filtergraph import still_size
+
+    return still_size(size[0], size[1], margin)
+
+
+def _check_image(path: Path, what: str) -> None:
+    """Cheap header check so a bad scene fails before minutes of encoding, not during."""
+    if not path.is_file():
+        raise InvalidMediaError(f"{what} is missing.")
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InvalidMediaError(f"{what} could not be read; it may be corrupt or not an image.", str(exc)) from None
+
+
+def _pad_card(card: Path, dims: tuple[int, int]) -> Path:
+    """Place a frame-sized card on a still-sized canvas (edge colour) so the text is never cropped."""
+    with Image.open(card) as im:
+        im.load()
+        canvas = Image.new("RGB", dims, im.getpixel((0, 0)))  # type: ignore[arg-type]
+        canvas.paste(im, ((dims[0] - im.width) // 2, (dims[1] - im.height) // 2))
+    canvas.save(card, format="BMP")
+    return card

@@ -1,0 +1,113 @@
+"""render_video: the ASSEMBLY stage entry point."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .captions import write_caption_files
+from .chunks import DEFAULT_CHUNK_SECONDS, encode_span, join_chunks
+from .errors import MediaError, RenderFailedError
+from .ffmpeg import run_ffmpeg
+from .job import Job
+from .probe import probe_media
+from .thumbnail import make_thumbnail
+from .timeline import ChunkSpec, plan_cuts
+from .types import RenderRequest, RenderResult
+
+log = logging.getLogger(__name__)
+
+# Above this length a render is split into sequential chunks even if the caller didn't ask:
+# ffmpeg opens every input of a graph up front, so one graph for a long video would hold all
+# its stills in memory at once. Chunking keeps peak memory flat with video length.
+AUTO_CHUNK_ABOVE = 150.0
+
+
+def render_video(
+    request: RenderRequest,
+    *,
+    timeout: float | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderResult:
+    started = time.monotonic()
+    out_dir = Path(request.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = Job.prepare(request, timeout=timeout, cancel=cancel)
+    try:
+        opts = request.options
+        base = request.basename
+        video_tmp = job.workdir / f"{base}.mp4"
+        chunk_secs = opts.chunk_seconds
+        if chunk_secs is None and job.total > AUTO_CHUNK_ABOVE:
+            chunk_secs = DEFAULT_CHUNK_SECONDS
+        chunks = plan_cuts(job.timeline, chunk_secs) if chunk_secs else [
+            ChunkSpec(0, 0, job.timeline.total_frames, opts.fps)
+        ]
+        if len(chunks) == 1:
+            encode_span(job, chunks[0], video_tmp, audio=True, faststart=True)
+        else:
+            _render_chunked(job, chunks, video_tmp)
+        vtt, srt = out_dir / f"{base}.vtt", out_dir / f"{base}.srt"
+        write_caption_files(job.cues, vtt, srt)
+        thumb = out_dir / f"{base}.jpg"
+        _thumbnail(job, thumb)
+        final = out_dir / f"{base}.mp4"
+        shutil.move(str(video_tmp), final)  # only a finished file ever appears in output_dir
+        info = probe_media(final)
+        if not info.has_video or not info.has_audio:
+            raise RenderFailedError("The rendered file is missing a stream.")
+        return RenderResult(
+            video_path=final, thumbnail_path=thumb, vtt_path=vtt, srt_path=srt,
+            duration=info.duration, width=info.width or 0, height=info.height or 0,
+            fps=info.fps or float(opts.fps), size_bytes=final.stat().st_size,
+            video_codec=info.video_codec or "", audio_codec=info.audio_codec or "",
+            cues=list(job.cues), elapsed=time.monotonic() - started,
+        )  # fmt: skip
+    except MediaError as exc:
+        log.warning("render failed: %s | %s", exc.message, exc.detail)
+        raise
+    finally:
+        job.cleanup()
+
+
+def _render_chunked(job: Job, chunks: list[ChunkSpec], out: Path) -> None:
+    workers = max(1, min(job.request.options.chunk_workers, len(chunks)))
+    paths = [job.workdir / f"chunk-{c.index:04d}.mp4" for c in chunks]
+    if workers == 1:
+        for c, p in zip(chunks, paths, strict=True):
+            encode_span(job, c, p, audio=False, faststart=False)
+    else:
+        # Stills are prepared up front in this thread: Job's cache isn't meant for concurrent fills.
+        for c in chunks:
+            job.resolved_timeline(c.start_frame, c.end_frame)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(encode_span, job, c, p, audio=False, faststart=False)
+                       for c, p in zip(chunks, paths, strict=True)]  # fmt: skip
+            for f in futures:
+                f.result()
+    join_chunks(paths, out, request=job.request, job=job)
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+def _thumbnail(job: Job, out: Path) -> None:
+    opts = job.request.options
+    image = job.first_image()
+    if image is None:
+        # Only video scenes: grab a frame one second into the first clip.
+        first = job.timeline.visuals[0]
+        image = job.workdir / "thumb-src.png"
+        run_ffmpeg(
+            ["-loglevel", "error", "-ss", "1", "-i", str(first.path), "-frames:v", "1", str(image)],
+            timeout=job.deadline.remaining(), cancel=job.cancel, what="thumbnail",
+        )  # fmt: skip
+        if not image.exists():
+            run_ffmpeg(["-loglevel", "error", "-i", str(first.path), "-frames:v", "1", str(image)],
+                       timeout=60, cancel=job.cancel, what="thumbnail")  # fmt: skip
+    make_thumbnail(image, job.request.title, out, opts.aspect)
+
+

@@ -1,0 +1,77 @@
+"""The GraphQL endpoint: HTTP (POST, GET, GraphiQL) and websockets (graphql-transport-ws)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from domain.identity import Principal
+from runtime.resources import Resources
+from schema.context import Context
+
+
+def client_address(conn: Request | WebSocket) -> str | None:
+    return conn.client.host if conn.client else None
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, resources_getter: Any, **kw: Any) -> None:
+        from resolvers.root import schema
+
+        super().__init__(schema, **kw)
+        self._resources = resources_getter
+
+    @property
+    def resources(self) -> Resources:
+        return self._resources()  # type: ignore[no-any-return]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            from domain.auth import authenticate_http
+            from domain.errors import DomainError
+
+            request = Request(scope, receive)
+            try:
+                principal = await authenticate_http(self.resources, request.headers, client_address(request))
+            except DomainError as exc:
+                body = {"data": None, "errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+                await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
+                    scope, receive, send
+                )
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
+        address = client_address(request)
+        principal = getattr(request.state, "principal", None) or Principal.anonymous(address)
+        return Context(
+            resources=self.resources,
+            principal=principal,
+            request=request,
+            response=response,
+            client_address=address,
+            user_agent=request.headers.get("user-agent"),
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        """The token in connection_init's `authorization` authenticates the socket; a bad one closes it with 4403."""
+        from domain.auth import authenticate_bearer
+        from domain.errors import DomainError
+
+        params = context.connection_params or {}
+        value = params.get("authorization") or params.get("Authorization")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConnectionRejectionError({"message": "authorization must be a string"})
+        try:
+            context.principal = await authenticate_bearer(self.resources, value, context.client_address)
+        except DomainError as exc:
+            raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
+        return None

@@ -1,0 +1,70 @@
+"""Start and stop everything a process needs: services, resources, storage, events, worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.resources import Resources, build_resources, start_embedded
+from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    resources: Resources
+    worker: Any = None
+    worker_task: asyncio.Task[Any] | None = None
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            with contextlib.suppress(Exception):
+                await self.worker.close()
+        if self.worker_task is not None:
+            self.worker_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.worker_task
+        await self.resources.close()
+
+
+def make_storage(settings: Settings) -> Any:
+    if settings.storage_backend == "s3":
+        from providers.storage.s3 import S3Storage
+
+        return S3Storage(settings)
+    from providers.storage.local import LocalStorage
+
+    return LocalStorage(settings.media_dir, settings.public_base_url, settings.signing_secret)
+
+
+async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool | None = None) -> Runtime:
+    embedded = await asyncio.to_thread(start_embedded, settings)
+    try:
+        resources = await build_resources(settings, embedded)
+    except BaseException:
+        if embedded:
+            embedded.stop()
+        raise
+    try:
+        if migrate if migrate is not None else settings.database_url is None:
+            from runtime import migrate as migrations
+
+            await asyncio.to_thread(migrations.upgrade, resources.database_url)
+        resources.extras["storage"] = make_storage(settings)
+        from runtime.events import start_events
+
+        await start_events(resources)
+        runtime = Runtime(resources=resources)
+        if run_worker:
+            from jobs.worker import make_worker
+
+            runtime.worker = make_worker(resources, handle_signals=False)
+            runtime.worker_task = asyncio.create_task(runtime.worker.async_run())
+        return runtime
+    except BaseException:
+        await resources.close()
+        raise

@@ -1,0 +1,176 @@
+"""`autovideo`: serve, worker, migrate, create-admin, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runtime.settings import ConfigError, Settings, load_settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _fail(exc: BaseException) -> None:
+    click.echo(f"autovideo: {exc}", err=True)
+    sys.exit(2)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """Auto Video: one idea in, a narrated, captioned video out."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path), help="Data folder (default ./data).")
+@click.option("--no-worker", is_flag=True, help="Run the API alone; workers run elsewhere (`autovideo worker`).")
+def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool) -> None:
+    """Run the API (GraphQL + GraphiQL at /graphql) and, unless --no-worker, an in-process worker."""
+    import uvicorn
+
+    from app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    if port is not None and "public_base_url" not in settings.model_fields_set:
+        settings.public_base_url = f"http://{settings.host}:{settings.port}"
+    _logging(settings.log_level)
+
+    async def run() -> None:
+        from runtime.bootstrap import start_runtime
+
+        runtime = await start_runtime(settings, run_worker=not no_worker)
+        try:
+            app = create_app(settings, runtime=runtime)
+            config = uvicorn.Config(
+                app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path))
+@click.option("--burst", is_flag=True, help="Drain the queue and exit.")
+def worker(data_dir: Path | None, burst: bool) -> None:
+    """Run an ARQ worker only (scale out: start as many as you like, on any machine)."""
+    from jobs.worker import make_worker
+    from runtime.bootstrap import start_runtime
+
+    settings = _settings(data_dir=data_dir)
+    _logging(settings.log_level)
+
+    async def run() -> None:
+        runtime = await start_runtime(settings, run_worker=False, migrate=None)
+        try:
+            w = make_worker(runtime.resources, handle_signals=False, burst=burst)
+            try:
+                await w.async_run()
+            finally:
+                await w.close()
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path))
+@click.option("--check", is_flag=True, help="Only check that models and migrations agree.")
+@click.option("--downgrade", default=None, help="Revision to downgrade to (e.g. base).")
+def migrate(data_dir: Path | None, check: bool, downgrade: str | None) -> None:
+    """Apply pending migrations (to the embedded database when none is configured)."""
+    from runtime import migrate as m
+    from runtime.resources import start_embedded
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        embedded = start_embedded(settings)
+    except ConfigError as exc:
+        _fail(exc)
+    try:
+        url = settings.database_url or (embedded.database_url if embedded else None)
+        assert url
+        if check:
+            m.check(url)
+            click.echo("models and migrations agree")
+        elif downgrade:
+            m.downgrade(url, downgrade)
+            click.echo(f"downgraded to {downgrade}")
+        else:
+            m.upgrade(url)
+            click.echo("database is at head")
+    except Exception as exc:
+        _fail(exc)
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+@main.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path))
+def create_admin(username: str, email: str, password: str, data_dir: Path | None) -> None:
+    """Create the first SUPER_ADMIN user."""
+    from runtime.bootstrap import start_runtime
+
+    settings = _settings(data_dir=data_dir)
+
+    async def run() -> str:
+        from domain.accounts import create_super_admin
+        from persistence.db import transaction
+
+        runtime = await start_runtime(settings, run_worker=False, migrate=None)
+        try:
+            async with transaction(runtime.resources.sessionmaker) as session:
+                user = await create_super_admin(session, username=username, email=email, password=password)
+                return user.username
+        finally:
+            await runtime.stop()
+
+    try:
+        name = asyncio.run(run())
+    except Exception as exc:
+        _fail(getattr(exc, "message", exc))
+    click.echo(f"created SUPER_ADMIN {name}")
+
+
+@main.command()
+def schema() -> None:
+    """Print the GraphQL SDL."""
+    from resolvers.root import schema as gql_schema
+
+    click.echo(gql_schema.as_str())
+
+
+if __name__ == "__main__":
+    main()

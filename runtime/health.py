@@ -1,0 +1,28 @@
+"""Readiness: each dependency checked with a short timeout, results reported separately."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from persistence.db import ping
+
+
+async def _check(fn: Callable[[], Awaitable[Any]], timeout: float = 2.0) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(fn(), timeout)
+        return {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1)}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+async def readiness(resources: Any) -> dict[str, dict[str, Any]]:
+    database, redis, storage = await asyncio.gather(
+        _check(lambda: ping(resources.engine)),
+        _check(lambda: resources.redis.ping()),
+        _check(lambda: resources.extras["storage"].ping()),
+    )
+    return {"database": database, "redis": redis, "storage": storage}

@@ -1,0 +1,206 @@
+"""The one configuration object. Every knob is an environment variable with the
+AUTOVIDEO_ prefix (or a line in `.env`), e.g. AUTOVIDEO_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A development secret is generated per data folder (see `secret_file`), so a
+# fresh clone runs without configuration but no two installs share a key.
+_MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOVIDEO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./data")
+    log_level: str = "INFO"
+
+    # Services. Empty means "start an embedded one under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "av"
+    """Prefix of every Redis key and channel we use: queues, revocations, rate limits, events."""
+
+    # Storage: "local" keeps files under data_dir/media and serves them from /media;
+    # "s3" uses an S3-compatible bucket through aioboto3.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    """How clients reach this API; media URLs are built on it."""
+
+    # Secrets.
+    secret_key: SecretStr | None = None
+    """Signs tokens (HS256) and media URLs. Generated per data folder in development."""
+    encryption_key: SecretStr | None = None
+    """Fernet key(s) for stored third-party tokens and API keys, comma-separated, newest first."""
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    jwt_private_key: SecretStr | None = None
+    jwt_public_key: str | None = None
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+
+    # HTTP.
+    cors_origins: list[str] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+    max_query_depth: int = 12
+    max_query_tokens: int = 2000
+    persisted_queries_only: bool = False
+    """When true, non-persisted documents are refused (PERSISTED_QUERY_NOT_ALLOWED) for API-key callers."""
+
+    # Workers.
+    worker_concurrency: int = 2
+    stage_timeout_seconds: int = 900
+    job_max_tries: int = 5
+    reconcile_interval_seconds: int = 60
+
+    # AI providers (empty keys mean: not configured; the offline ones always are).
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_text_model: str = "gpt-4o-mini"
+    openai_image_model: str = "gpt-image-1"
+    openai_speech_model: str = "gpt-4o-mini-tts"
+    openai_json_mode: bool = True
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str | None = None
+    gemini_text_model: str = "gemini-2.5-flash"
+    gemini_image_model: str = "imagen-4.0-generate-001"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_base_url: str | None = None
+    elevenlabs_model: str = "eleven_multilingual_v2"
+    ai_timeout_seconds: float = 60.0
+    ai_cache_ttl_seconds: int = 7 * 24 * 3600
+    text_providers: list[str] = Field(default_factory=lambda: ["openai", "anthropic", "gemini", "offline"])
+    image_providers: list[str] = Field(default_factory=lambda: ["openai", "gemini", "procedural"])
+    speech_providers: list[str] = Field(default_factory=lambda: ["elevenlabs", "openai", "piper"])
+
+    # Rendering.
+    render_preset: str = "veryfast"
+    render_crf: int = 23
+    render_threads: int | None = None
+
+    # Mail: a folder outbox by default, SMTP when smtp_host is set.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Auto Video <no-reply@autovideo.local>"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_scheme(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if v.startswith("postgres://"):
+            v = "postgresql://" + v[len("postgres://") :]
+        if v.startswith("postgresql://"):
+            v = "postgresql+asyncpg://" + v[len("postgresql://") :]
+        if not v.startswith("postgresql+asyncpg://"):
+            raise ValueError("must be a postgresql:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if self.environment != "production":
+            return self
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key.encode()) < _MIN_SECRET_BYTES and self.jwt_algorithm == "HS256":
+            raise ValueError(
+                "AUTOVIDEO_SECRET_KEY must be set to at least 32 random bytes in production "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if not self.encryption_key:
+            raise ValueError(
+                "AUTOVIDEO_ENCRYPTION_KEY must be set in production "
+                '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")'
+            )
+        if self.jwt_algorithm != "HS256" and not (self.jwt_private_key and self.jwt_public_key):
+            raise ValueError("AUTOVIDEO_JWT_PRIVATE_KEY and AUTOVIDEO_JWT_PUBLIC_KEY are required for RS256/ES256")
+        return self
+
+    # ---------------------------------------------------------------- derived
+
+    @cached_property
+    def media_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "media").resolve()
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for renders; never served."""
+        return (self.data_dir / "work").resolve()
+
+    def _dev_secret(self, name: str, make: type[bytes] | None = None) -> str:
+        """A secret stored in the data folder, created on first use (development only)."""
+        import secrets
+
+        path = self.data_dir / "secrets" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name == "encryption_key":
+            from cryptography.fernet import Fernet
+
+            value = Fernet.generate_key().decode()
+        else:
+            value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+
+    @cached_property
+    def signing_secret(self) -> str:
+        if self.secret_key:
+            return self.secret_key.get_secret_value()
+        return self._dev_secret("secret_key")
+
+    @cached_property
+    def encryption_keys(self) -> list[str]:
+        raw = self.encryption_key.get_secret_value() if self.encryption_key else self._dev_secret("encryption_key")
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one clear line per setting."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) if err["loc"] else ""
+            name = f"AUTOVIDEO_{loc.upper()}" if loc else "configuration"
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {msg}" if loc else msg)
+        raise ConfigError("; ".join(lines)) from None

@@ -1,0 +1,85 @@
+"""The typed GraphQL context.
+
+One context exists per HTTP request, and one per websocket connection; the
+database session and DataLoaders are per *operation* (see schema.unit_of_work),
+so concurrent operations on one socket never share a transaction.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info as _Info
+
+from domain.identity import Principal
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
+    from schema.loaders import Loaders
+
+
+@dataclass
+class Operation:
+    """State of one GraphQL operation: its transaction, loaders and after-commit work."""
+
+    session: AsyncSession
+    loaders: Loaders
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    always: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Work that runs whether the operation committed or rolled back (e.g. recording a failed login)."""
+
+
+current_operation: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(
+    "current_operation", default=None
+)
+
+
+@dataclass
+class Context:
+    resources: Resources
+    principal: Principal
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def operation(self) -> Operation:
+        op = current_operation.get()
+        if op is None:
+            raise RuntimeError("no GraphQL operation in progress")
+        return op
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.operation.session
+
+    @property
+    def loaders(self) -> Loaders:
+        return self.operation.loaders
+
+    def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run `fn` once the operation's transaction has committed (enqueue jobs, publish events)."""
+        self.operation.after_commit.append(fn)
+
+    def regardless(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self.operation.always.append(fn)
+
+    # dict-style access lets strawberry's websocket handler store connection_params.
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self, key, value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
+Info = _Info[Context, None]

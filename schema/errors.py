@@ -1,0 +1,54 @@
+"""Every error leaves with a stable `extensions.code`; internal details never leave."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import DomainError
+
+log = logging.getLogger("autovideo.graphql")
+
+INTERNAL_MESSAGE = "Internal server error."
+
+
+def classify(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    ext = dict(error.extensions or {})
+    if isinstance(original, DomainError):
+        ext.update(original.extensions)
+        ext["code"] = original.code
+        return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
+    if original is not None and getattr(original, "extensions", None) and "code" in (original.extensions or {}):
+        # Strawberry permission errors carry their code already.
+        ext.update(original.extensions)  # type: ignore[union-attr]
+        return GraphQLError(str(original), error.nodes, error.source, error.positions, error.path, None, ext)
+    if original is None:
+        if "code" in ext:
+            return error
+        message = error.message
+        if message.startswith("Syntax Error"):
+            ext["code"] = "GRAPHQL_PARSE_FAILED"
+        elif error.path is None:
+            # Validation and variable coercion errors name the client's own document: safe to show.
+            ext["code"] = "GRAPHQL_VALIDATION_FAILED" if error.locations or error.nodes else "BAD_USER_INPUT"
+        else:
+            ext["code"] = "BAD_USER_INPUT" if "Variable" in message else "INTERNAL_SERVER_ERROR"
+        return GraphQLError(message, error.nodes, error.source, error.positions, error.path, None, ext)
+    log.error("unhandled error at %s", error.path, exc_info=original)
+    ext = {"code": "INTERNAL_SERVER_ERROR"}
+    return GraphQLError(INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path, None, ext)
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [classify(e) for e in result.errors]
+        pre = getattr(self.execution_context, "pre_execution_errors", None)
+        if pre:
+            self.execution_context.pre_execution_errors = [classify(e) for e in pre]

@@ -1,0 +1,91 @@
+"""The User type."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from domain.permissions import Permission as DomainPermission
+from domain.permissions import permissions_of
+from domain.user import active_roles
+from persistence.user import User as UserRow
+from schema.common import Role, VideoStatus, to_domain
+from schema.context import Info
+from schema.node import Node, to_global_id
+from schema.permissions import Permission
+
+if TYPE_CHECKING:
+    from schema.video import VideoConnection
+
+
+@strawberry.type
+class User(Node):
+    raw_id: strawberry.Private[uuid.UUID]
+    username: str
+    email_value: strawberry.Private[str]
+    full_name: str | None
+    bio: str | None
+    avatar_url: str | None
+    website: str | None
+    location: str | None
+    email_verified: bool
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: UserRow) -> User:
+        return cls(
+            id=to_global_id("User", row.id),
+            raw_id=row.id,
+            username=row.username,
+            email_value=row.email,
+            full_name=row.full_name,
+            bio=row.bio,
+            avatar_url=row.avatar_url,
+            website=row.website,
+            location=row.location,
+            email_verified=row.email_verified,
+            is_active=row.is_active,
+            created_at=row.created_at,
+            last_login_at=row.last_login_at,
+        )
+
+    @strawberry.field(description="Only the user and holders of ADMIN_USER_MANAGE see it; null for others.")
+    def email(self, info: Info) -> str | None:
+        principal = info.context.principal
+        if principal.owns_or_can(self.raw_id, DomainPermission.ADMIN_USER_MANAGE):
+            return self.email_value
+        return None
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[Role]:  # type: ignore[valid-type]
+        rows = await info.context.loaders.roles.load(self.raw_id)
+        return [Role[r.name] for r in sorted(active_roles(rows), key=lambda r: r.name)]  # type: ignore[index]
+
+    @strawberry.field
+    async def permissions(self, info: Info) -> list[Permission]:  # type: ignore[valid-type]
+        rows = await info.context.loaders.roles.load(self.raw_id)
+        perms = permissions_of(active_roles(rows))
+        return [Permission[p.name] for p in sorted(perms, key=lambda p: p.name)]  # type: ignore[index]
+
+    @strawberry.field
+    async def videos(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: VideoStatus | None = None,  # type: ignore[valid-type]
+    ) -> Annotated[VideoConnection, strawberry.lazy("schema.video")]:
+        from schema.video import video_connection
+
+        return await video_connection(info, self.raw_id, first, after, to_domain_status(status))
+
+
+def to_domain_status(status: object) -> object:
+    from persistence.enums import VideoStatus as S
+
+    return to_domain(S, status)  # type: ignore[arg-type]

@@ -1,0 +1,259 @@
+"""Video types: the video, its stage runs, versions, statistics, progress events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from domain import video as video_domain
+from persistence.analytics import VideoStatistics as StatsRow
+from persistence.enums import PipelineStage as StageE
+from persistence.enums import StageStatus as StageStatusE
+from persistence.enums import VideoStatus as VideoStatusE
+from persistence.video import StageRunRow, Video as VideoRow, VideoVersion as VersionRow
+from schema.common import (
+    AspectRatio,
+    PageInfo,
+    PipelineStage,
+    StageStatus,
+    VideoStatus,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    to_gql,
+)
+from schema.context import Info
+from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.user import User
+
+
+@strawberry.type
+class StageRun:
+    stage: PipelineStage  # type: ignore[valid-type]
+    status: StageStatus  # type: ignore[valid-type]
+    progress: int
+    attempts: int
+    started_at: datetime | None
+    completed_at: datetime | None
+    error_message: str | None
+
+
+@strawberry.type
+class VideoVersion:
+    version: int
+    file_url: str
+    changes: str | None
+    created_at: datetime
+
+
+@strawberry.type
+class VideoStatistics:
+    platform: str
+    views: int
+    likes: int
+    dislikes: int
+    shares: int
+    comments: int
+    watch_time_seconds: float
+    engagement_rate: float | None
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, row: StatsRow) -> VideoStatistics:
+        return cls(
+            platform=row.platform,
+            views=row.views,
+            likes=row.likes,
+            dislikes=row.dislikes,
+            shares=row.shares,
+            comments=row.comments,
+            watch_time_seconds=float(row.watch_time_seconds),
+            engagement_rate=float(row.engagement_rate) if row.engagement_rate is not None else None,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type
+class Video(Node):
+    row: strawberry.Private[VideoRow]
+    title: str
+    description: str | None
+    prompt: str
+    script_content: str | None
+    status: VideoStatus  # type: ignore[valid-type]
+    processing_progress: int
+    current_stage: PipelineStage | None  # type: ignore[valid-type]
+    processing_error: str | None
+    duration: float | None
+    resolution: str | None
+    format: str | None
+    platforms: list[str]
+    tags: list[str]
+    seo_title: str | None
+    seo_description: str | None
+    seo_keywords: list[str]
+    aspect_ratio: AspectRatio  # type: ignore[valid-type]
+    target_duration_seconds: int
+    voice: str | None
+    language: str
+    failed_stage: PipelineStage | None  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: VideoRow) -> Video:
+        return cls(
+            id=to_global_id("Video", row.id),
+            row=row,
+            title=row.title,
+            description=row.description,
+            prompt=row.prompt,
+            script_content=row.script_content,
+            status=to_gql(VideoStatus, row.status),
+            processing_progress=row.processing_progress,
+            current_stage=to_gql(PipelineStage, row.current_stage),
+            processing_error=row.processing_error,
+            duration=row.duration,
+            resolution=row.resolution,
+            format=row.format,
+            platforms=list(row.platforms or []),
+            tags=list(row.tags or []),
+            seo_title=row.seo_title,
+            seo_description=row.seo_description,
+            seo_keywords=list(row.seo_keywords or []),
+            aspect_ratio=to_gql(AspectRatio, row.aspect_ratio),
+            target_duration_seconds=row.target_duration,
+            voice=row.voice,
+            language=row.language,
+            failed_stage=to_gql(PipelineStage, row.failed_stage),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+        )
+
+    @strawberry.field
+    async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:
+        from schema.user import User
+
+        return User.from_model(await info.context.loaders.user.load(self.row.user_id))
+
+    @strawberry.field
+    async def stages(self, info: Info) -> list[StageRun]:
+        rows: list[StageRunRow] = await info.context.loaders.stage_runs.load(self.row.id)
+        by_stage = {r.stage: r for r in rows}
+        out = []
+        for stage in StageE:
+            r = by_stage.get(stage)
+            out.append(
+                StageRun(
+                    stage=to_gql(PipelineStage, stage),
+                    status=to_gql(StageStatus, r.status if r else StageStatusE.PENDING),
+                    progress=r.progress if r else 0,
+                    attempts=r.attempts if r else 0,
+                    started_at=r.started_at if r else None,
+                    completed_at=r.completed_at if r else None,
+                    error_message=r.error_message if r else None,
+                )
+            )
+        return out
+
+    @strawberry.field(description="An HTTP(S) URL the client can GET once COMPLETED (may be signed and expiring).")
+    async def file_url(self, info: Info) -> str | None:
+        return await _media_url(info, self.row.file_key, self.row)
+
+    @strawberry.field
+    async def thumbnail_url(self, info: Info) -> str | None:
+        return await _media_url(info, self.row.thumbnail_key, self.row)
+
+    @strawberry.field(description="WebVTT captions matching the burned-in ones.")
+    async def subtitles_url(self, info: Info) -> str | None:
+        return await _media_url(info, self.row.subtitles_key, self.row)
+
+    @strawberry.field
+    async def versions(self, info: Info) -> list[VideoVersion]:
+        rows: list[VersionRow] = await info.context.loaders.versions.load(self.row.id)
+        out = []
+        for r in rows:
+            url = await _media_url(info, r.file_key, self.row)
+            out.append(VideoVersion(version=r.version, file_url=url or "", changes=r.changes, created_at=r.created_at))
+        return out
+
+    @strawberry.field
+    async def statistics(self, info: Info) -> list[VideoStatistics]:
+        rows = await info.context.loaders.statistics.load(self.row.id)
+        return [VideoStatistics.from_model(r) for r in rows]
+
+
+async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:
+    if not key:
+        return None
+    storage = info.context.resources.extras["storage"]
+    return await video_domain.media_url(storage, key)
+
+
+@strawberry.type
+class VideoEdge:
+    cursor: str
+    node: Video
+
+
+@strawberry.type
+class VideoConnection:
+    edges: list[VideoEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def video_connection(
+    info: Info, owner_id: uuid.UUID, first: int | None, after: str | None, status: VideoStatusE | None
+) -> VideoConnection:
+    limit = page_size(first)
+    page = await video_domain.list_videos(
+        info.context.session, info.context.principal, owner_id, limit=limit, after=decode_cursor(after), status=status
+    )
+    edges = [VideoEdge(cursor=encode_cursor(v.created_at, v.id), node=Video.from_model(v)) for v in page.rows]
+    return VideoConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_more,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total,
+    )
+
+
+@strawberry.type
+class VideoProgressEvent:
+    video_id: strawberry.ID
+    status: VideoStatus  # type: ignore[valid-type]
+    stage: PipelineStage | None  # type: ignore[valid-type]
+    progress: int = strawberry.field(description="Overall 0..100; never decreases within one run.")
+    message: str | None
+    at: datetime
+    run: int = 0
+
+
+@strawberry.input
+class CreateVideoInput:
+    title: str
+    prompt: str = strawberry.field(description="Topic or instructions for the script.")
+    script: str | None = strawberry.field(
+        default=None, description="Your own narration; when given, script generation is skipped."
+    )
+    description: str | None = None
+    aspect_ratio: AspectRatio | None = AspectRatio.PORTRAIT  # type: ignore[valid-type,attr-defined]
+    target_duration_seconds: int | None = 60
+    voice: str | None = strawberry.field(
+        default=None, description="Provider voice id; the built-in offline voice when omitted."
+    )
+    language: str | None = "en"
+    platforms: list[str] | None = strawberry.field(default_factory=list)
+    tags: list[str] | None = strawberry.field(default_factory=list)

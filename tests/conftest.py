@@ -1,0 +1,166 @@
+"""Test fixtures: real PostgreSQL and Redis, a database per test worker, a rolled-back
+transaction per in-process test, a Redis namespace per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from persistence.db import make_engine
+from runtime.resources import Resources
+from runtime.settings import Settings
+from tests.services import database_url, service_urls, stop_embedded
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _recreate_database(admin_url: str, name: str, template: str | None = None) -> None:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(admin_url)
+    kwargs: dict[str, Any] = {"user": u.username or "postgres", "database": "postgres"}
+    if u.host:
+        kwargs.update(host=u.host, port=u.port or 5432)
+    else:
+        kwargs.update(host=u.query.get("host"))
+    if u.password:
+        kwargs["password"] = u.password
+    conn = await asyncpg.connect(**kwargs)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def services() -> Any:
+    admin, redis_url = service_urls()
+    yield admin, redis_url
+    stop_embedded()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(services: Any) -> str:
+    """This worker's database, migrated to head once per session."""
+    from runtime import migrate
+
+    admin, _ = services
+    name = f"autovideo_test_{WORKER}"
+    asyncio.run(_recreate_database(admin, name))
+    url = database_url(admin, name)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(migrated_url, pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """An outer transaction, rolled back at the end: nothing a test writes survives it."""
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            yield conn
+        finally:
+            if trans.is_active:
+                await trans.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # Sessions' commits become savepoint releases inside the outer transaction.
+    return async_sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis_client(services: Any, redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(services[1])
+    yield client
+    keys = [k async for k in client.scan_iter(match=f"{redis_prefix}:*", count=500)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_url: str, services: Any, redis_prefix: str) -> Settings:
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=migrated_url,
+        redis_url=services[1],
+        redis_prefix=redis_prefix,
+        secret_key="test-secret-" + "x" * 40,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+async def resources(
+    settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], redis_client: aioredis.Redis
+) -> AsyncIterator[Resources]:
+    """Process resources for in-process tests, sharing the test's rolled-back transaction."""
+    from arq.connections import create_pool
+
+    from runtime.bootstrap import make_storage
+    from runtime.events import start_events
+    from runtime.resources import redis_settings
+
+    assert settings.redis_url
+    arq = await create_pool(redis_settings(settings.redis_url), default_queue_name=settings.redis_prefix + ":queue")
+    res = Resources(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        redis=redis_client,
+        arq=arq,
+        database_url=str(settings.database_url),
+        redis_url=settings.redis_url,
+    )
+    res.extras["storage"] = make_storage(settings)
+    bus = await start_events(res)
+    yield res
+    await bus.stop()
+    await arq.aclose()
+
+
+@pytest.fixture
+async def e2e_database(services: Any, migrated_url: str) -> str:
+    """A database of its own for an end-to-end test, copied from the migrated one."""
+    from sqlalchemy.engine import make_url
+
+    admin, _ = services
+    template = make_url(migrated_url).database
+    name = f"autovideo_e2e_{WORKER}_{uuid.uuid4().hex[:8]}"
+    await _recreate_database(admin, name, template=template)
+    return database_url(admin, name)
