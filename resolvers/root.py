@@ -1,4 +1,4 @@
-"""The root types and the schema object."""
+"""The root types and the schema object. Each feature contributes a mixin per root type."""
 
 from __future__ import annotations
 
@@ -17,9 +17,18 @@ class Query(user_resolvers.UserQuery, video_resolvers.VideoQuery):
     pass
 
 
+# Mutation and Subscription are added here as features land:
+#   @strawberry.type
+#   class Mutation(auth_resolvers.AuthMutation, user_resolvers.UserMutation, video_resolvers.VideoMutation): ...
+Mutation = None
+Subscription = None
+
+
 def build_schema(max_depth: int = 12, max_tokens: int = 2000) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ErrorCodes,
             UnitOfWork,

@@ -35,7 +35,7 @@ from providers.ai.base import (
 from providers.ai.errors import ProviderRejectedError, map_elevenlabs_error
 from providers.ai.openai import PcmAudio, write_wav
 
-_NO_RETRIES: Any = {}
+_NO_RETRIES: Any = {"max_retries": 0}
 _WORD = re.compile(r"\S+")
 DEFAULT_VOICE = "21m00Tcm4TlvDq8ikWAM"  # "Rachel", a premade voice every account has
 

@@ -58,7 +58,7 @@ class _GeminiBase:
             base_url=base_url,
             api_version=api_version,
             timeout=max(1, int(timeout * 1000)),
-            retry_options=types.HttpRetryOptions(attempts=1),
+            
         )
         self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
 
