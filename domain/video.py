@@ -57,3 +57,151 @@ async def list_videos(
 
 async def media_url(storage, key: str) -> str:  # type: ignore[no-untyped-def]
     return str(await storage.url(key, expires_in=MEDIA_URL_SECONDS))
+
+
+# ------------------------------------------------------------------ changes
+
+from dataclasses import field as _field  # noqa: E402
+
+from domain import pipeline  # noqa: E402
+from domain.errors import BadInput, Conflict  # noqa: E402
+from persistence.enums import AspectRatio, PipelineStage  # noqa: E402
+
+MAX_TITLE, MAX_PROMPT, MAX_SCRIPT, MAX_TAGS, MAX_PLATFORMS = 200, 4000, 20000, 30, 10
+KNOWN_PLATFORMS = {"youtube", "tiktok", "instagram", "facebook", "twitter", "x", "linkedin"}
+
+
+@dataclass
+class NewVideo:
+    title: str
+    prompt: str
+    script: str | None = None
+    description: str | None = None
+    aspect_ratio: AspectRatio = AspectRatio.PORTRAIT
+    target_duration_seconds: int = 60
+    voice: str | None = None
+    language: str = "en"
+    platforms: list[str] = _field(default_factory=list)
+    tags: list[str] = _field(default_factory=list)
+
+
+def _clean(value: str | None) -> str | None:
+    return value.strip() if value is not None else None
+
+
+def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> NewVideo:
+    title, prompt, script = _clean(data.title) or "", _clean(data.prompt) or "", _clean(data.script)
+    if not title:
+        raise BadInput("Give the video a title.", field="title")
+    if len(title) > MAX_TITLE:
+        raise BadInput(f"The title is longer than {MAX_TITLE} characters.", field="title")
+    if not prompt and not script:
+        raise BadInput("Give a prompt (a topic) or your own script.", field="prompt")
+    if len(prompt) > MAX_PROMPT:
+        raise BadInput(f"The prompt is longer than {MAX_PROMPT} characters.", field="prompt")
+    if script is not None and len(script) > MAX_SCRIPT:
+        raise BadInput(f"The script is longer than {MAX_SCRIPT} characters.", field="script")
+    if script == "":
+        script = None
+    if not 10 <= data.target_duration_seconds <= 600:
+        raise BadInput("The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds")
+    if known_voices is not None and data.voice and data.voice not in known_voices:
+        raise BadInput(f"Unknown voice {data.voice!r}; choose one from the voices list.", field="voice")
+    platforms = [p.strip().lower() for p in data.platforms if p.strip()]
+    if len(platforms) > MAX_PLATFORMS:
+        raise BadInput(f"At most {MAX_PLATFORMS} platforms.", field="platforms")
+    unknown = sorted(set(platforms) - KNOWN_PLATFORMS)
+    if unknown:
+        raise BadInput(f"Unknown platform(s): {', '.join(unknown)}.", field="platforms")
+    tags = list(dict.fromkeys(t.strip() for t in data.tags if t.strip()))
+    if len(tags) > MAX_TAGS:
+        raise BadInput(f"At most {MAX_TAGS} tags.", field="tags")
+    if any(len(t) > 50 for t in tags):
+        raise BadInput("A tag is longer than 50 characters.", field="tags")
+    language = (data.language or "en").strip() or "en"
+    if len(language) > 16:
+        raise BadInput("Unknown language code.", field="language")
+    return NewVideo(title=title, prompt=prompt or title, script=script, description=_clean(data.description),
+                    aspect_ratio=data.aspect_ratio, target_duration_seconds=data.target_duration_seconds,
+                    voice=data.voice, language=language, platforms=list(dict.fromkeys(platforms)), tags=tags)
+
+
+async def create_video(session: AsyncSession, principal: Principal, data: NewVideo,
+                       known_voices: set[str] | None = None) -> tuple[Video, PipelineStage]:
+    """Store the video as PENDING; the caller enqueues its first stage after commit."""
+    user_id = principal.require(Permission.VIDEO_CREATE)
+    data = validate_new_video(data, known_voices)
+    video = Video(
+        user_id=user_id, title=data.title, description=data.description, prompt=data.prompt,
+        script_content=data.script, script_provided=data.script is not None, aspect_ratio=data.aspect_ratio,
+        target_duration=data.target_duration_seconds, voice=data.voice, language=data.language,
+        platforms=data.platforms, tags=data.tags, processing_run=0, processing_progress=0,
+    )
+    repo = VideoRepository(session)
+    repo.add(video)
+    await session.flush()
+    first = pipeline.start_run(video, repo, [], PipelineStage.SCRIPT)
+    await session.flush()
+    await session.refresh(video)
+    return video, first
+
+
+async def _own_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID, permission: Permission) -> Video:
+    user_id = principal.require(permission)
+    video = await VideoRepository(session).get(video_id, for_update=True)
+    if video is None or (video.user_id != user_id and not principal.can(Permission.ADMIN_USER_MANAGE)):
+        raise NotFound("No such video.")
+    return video
+
+
+async def cancel_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID) -> Video:
+    video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
+    if video.status.terminal:
+        raise Conflict(f"The video is already {video.status.value}; nothing to cancel.")
+    video.status = VideoStatus.CANCELLED
+    video.cancel_requested = True
+    video.processing_error = "Cancelled by the user."
+    await session.flush()
+    await session.refresh(video)
+    return video
+
+
+async def restart_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID,
+                        from_stage: PipelineStage | None = None, overrides: dict[str, object] | None = None,
+                        ) -> tuple[Video, PipelineStage]:
+    """retryVideo (from the failed stage) and regenerateVideo (from a chosen stage, with changes)."""
+    video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
+    repo = VideoRepository(session)
+    if overrides is None:
+        if video.status not in (VideoStatus.FAILED, VideoStatus.CANCELLED):
+            raise Conflict("Only a failed or cancelled video can be retried.")
+        from_stage = video.failed_stage or video.current_stage or PipelineStage.SCRIPT
+    else:
+        if not video.status.terminal:
+            raise Conflict("Wait for the video to finish (or cancel it) before re-rendering.")
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(video, name, value)
+        if overrides.get("script_content"):
+            video.script_provided = True
+            from_stage = PipelineStage.SCRIPT
+    previous = (await repo.stage_runs([video.id]))[video.id]
+    stage = pipeline.start_run(video, repo, previous, from_stage or PipelineStage.SCRIPT,
+                               {"changes": _describe(overrides)} if overrides else None)
+    await session.flush()
+    await session.refresh(video)
+    return video, stage
+
+
+def _describe(overrides: dict[str, object]) -> str:
+    parts = [f"{k.replace('_', ' ')}: {v.value if hasattr(v, 'value') else v}"
+             for k, v in overrides.items() if v is not None and k != "script_content"]
+    if overrides.get("script_content"):
+        parts.append("new script")
+    return "Re-rendered (" + ", ".join(parts) + ")" if parts else "Re-rendered"
+
+
+async def delete_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID) -> uuid.UUID:
+    video = await _own_video(session, principal, video_id, Permission.VIDEO_DELETE)
+    await VideoRepository(session).delete(video)
+    return video.id

@@ -7,11 +7,13 @@ resolution) first, so the burned-in captions and the VTT/SRT files are identical
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import InvalidMediaError
 from .fonts import font_path
 from .types import AspectRatio, CaptionCue, CaptionStyle, frame_size
 
@@ -320,3 +322,46 @@ def parse_vtt(text: str) -> list[CaptionCue]:
 def _parse_ts(s: str) -> float:
     h, m, rest = s.replace(",", ".").split(":")
     return int(h) * 3600 + int(m) * 60 + float(rest)
+
+
+# ---------------------------------------------------------------- glyph coverage
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(ch: str, bold: bool) -> bool:
+    """Whether the shipped caption font draws `ch` (a missing glyph renders as .notdef)."""
+    font = _pil_font(48, bold)
+    return bytes(font.getmask(ch)) != _notdef(bold) or ch.isspace()
+
+
+@lru_cache(maxsize=2)
+def _notdef(bold: bool) -> bytes:
+    return bytes(_pil_font(48, bold).getmask("\U0010fffd"))
+
+
+def check_glyphs(cues: Iterable[CaptionCue], style: CaptionStyle) -> list[CaptionCue]:
+    """Drop symbols the font lacks (an emoji missing is cosmetic); refuse missing letters.
+
+    Burning boxes ("tofu") into a video is never acceptable: a caption whose words cannot be
+    drawn is an error the user can act on (change language or disable captions).
+    """
+    out: list[CaptionCue] = []
+    missing: set[str] = set()
+    for c in cues:
+        kept = []
+        for ch in c.text:
+            if ch == "\n" or _has_glyph(ch, style.bold):
+                kept.append(ch)
+            elif unicodedata.category(ch)[0] in "LN":
+                missing.add(ch)
+            # else: a symbol/emoji or format char without a glyph: dropped
+        text = re.sub(r"[ \t]+", " ", "".join(kept)).strip()
+        if text:
+            out.append(CaptionCue(c.start, c.end, text))
+    if missing:
+        sample = "".join(sorted(missing)[:8])
+        raise InvalidMediaError(
+            f"The captions contain characters the caption font cannot display ({sample}...). "
+            "Disable burned-in captions for this language or install a font that covers it."
+        )
+    return out

@@ -11,18 +11,18 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .captions import CaptionLayout, caption_layout, fit_cues, shift_cues, to_ass
+from .captions import CaptionLayout, caption_layout, check_glyphs, fit_cues, shift_cues, to_ass
 from .errors import InvalidMediaError, RenderTimeoutError
 from .fonts import FONT_DIR
 from .probe import probe_media
 from .stills import prescale_logo, prescale_still
 from .thumbnail import make_card
-from .timeline import ChunkSpec, Timeline, Visual, VisualKind, build_timeline
+from .timeline import ChunkSpec, Timeline, VisualKind, build_timeline
 from .types import CaptionCue, RenderRequest, frame_size
 
 log = logging.getLogger(__name__)
@@ -98,42 +98,41 @@ class Job:
         try:
             still_dims = _still_dims(size, PAN_MARGIN if opts.motion else 0.0)
             scenes = sorted(request.scenes, key=lambda s: s.start)
-            spans: list[tuple[VisualKind, Path, float, float, bool]] = []
+            spans: list[tuple[VisualKind, Path, float, float, float]] = []
             first_image: Path | None = None
             for n, sc in enumerate(scenes, 1):
                 what = f"The media of scene {n}"
                 path = Path(sc.path)
-                loop = False
+                clip = 0.0
                 if sc.kind == "video":
                     info = probe_media(path) if path.is_file() else None
                     if info is None:
                         raise InvalidMediaError(f"{what} is missing.")
                     if not info.has_video:
                         raise InvalidMediaError(f"{what} has no video stream.")
-                    loop = info.duration < (sc.end - sc.start) + 0.5
+                    clip = info.duration
                 elif validate_all:
                     _check_image(path, what)
                     first_image = first_image or path
-                spans.append((sc.kind, path, sc.start + intro, sc.end + intro, loop))
+                spans.append((sc.kind, path, sc.start + intro, sc.end + intro, clip))
             if intro:
                 card = make_card(opts.intro_text or "", wd / "intro.bmp", size)
-                spans.insert(0, ("image", _pad_card(card, still_dims), 0.0, intro, False))
+                spans.insert(0, ("image", _pad_card(card, still_dims), 0.0, intro, 0.0))
             if outro:
                 card = make_card(opts.outro_text or "", wd / "outro.bmp", size)
                 start = intro + narration.duration
-                spans.append(("image", _pad_card(card, still_dims), start, total, False))
+                spans.append(("image", _pad_card(card, still_dims), start, total, 0.0))
             timeline = build_timeline(spans, total, opts.fps, size, opts.transition_seconds)
             # Cards keep their own (static) motion code; scenes cycle through the pans.
             visuals = tuple(
-                Visual(v.kind, v.path, v.start, v.end, -1 if v.path.parent == wd else v.motion, v.loop_source)
-                for v in timeline.visuals
+                replace(v, motion=-1) if v.path.parent == wd else v for v in timeline.visuals
             )
             timeline = Timeline(timeline.fps, timeline.width, timeline.height, visuals,
                                 timeline.half_fades, timeline.total_frames)  # fmt: skip
             layout = caption_layout(opts.aspect, opts.caption_style)
             cues: list[CaptionCue] = []
             if opts.captions and request.cues:
-                fitted = fit_cues(request.cues, layout, opts.caption_style)
+                fitted = fit_cues(check_glyphs(request.cues, opts.caption_style), layout, opts.caption_style)
                 cues = [
                     CaptionCue(c.start, min(c.end, narration.duration), c.text)
                     for c in fitted
@@ -174,8 +173,7 @@ class Job:
         for i in range(len(vis)):
             s0, s1 = self.timeline.segment(i)
             if vis[i].kind == "image" and s1 > start and s0 < end:
-                v = vis[i]
-                vis[i] = Visual(v.kind, self.still_for(i), v.start, v.end, v.motion, v.loop_source)
+                vis[i] = replace(vis[i], path=self.still_for(i))
         tl = self.timeline
         return Timeline(tl.fps, tl.width, tl.height, tuple(vis), tl.half_fades, tl.total_frames)
 

@@ -22,6 +22,7 @@ class Visual:
     end: int  # one past the last visible frame
     motion: int = 0  # pan pattern index
     loop_source: bool = False  # video shorter than its slot: loop it
+    source_seconds: float = 0.0  # video: length of the clip (for looping)
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,13 @@ class Timeline:
 
 
 def build_timeline(
-    spans: list[tuple[VisualKind, Path, float, float, bool]],
+    spans: list[tuple[VisualKind, Path, float, float, float]],
     total_seconds: float,
     fps: int,
     size: tuple[int, int],
     transition_seconds: float,
 ) -> Timeline:
-    """`spans` are (kind, path, start, end, loop) in output seconds, sorted by start.
+    """`spans` are (kind, path, start, end, clip seconds) in output seconds, sorted by start.
 
     Gaps and overlaps are resolved by letting each visual run until the next one starts; the
     first starts at 0 and the last runs to the end, so the picture never goes black.
@@ -90,8 +91,10 @@ def build_timeline(
         end = kept_starts[j + 1] if j + 1 < len(keep) else total
         if end <= kept_starts[j]:
             continue
-        kind, path, _s, _e, loop = spans[i]
-        visuals.append(Visual(kind, path, kept_starts[j], end, motion=i, loop_source=loop))
+        kind, path, _s, _e, clip = spans[i]
+        # A clip shorter than its slot (plus crossfade pre/post roll) is looped.
+        loop = kind == "video" and clip < (end - kept_starts[j]) / fps + transition_seconds + 0.1
+        visuals.append(Visual(kind, path, kept_starts[j], end, motion=i, loop_source=loop, source_seconds=clip))
     half = [0]
     want = round(transition_seconds * fps / 2)
     for i in range(1, len(visuals)):

@@ -17,11 +17,14 @@ class Query(user_resolvers.UserQuery, video_resolvers.VideoQuery):
     pass
 
 
-# Mutation and Subscription are added here as features land:
-#   @strawberry.type
-#   class Mutation(auth_resolvers.AuthMutation, user_resolvers.UserMutation, video_resolvers.VideoMutation): ...
-Mutation = None
-Subscription = None
+@strawberry.type
+class Mutation(video_resolvers.VideoMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(video_resolvers.VideoSubscription):
+    pass
 
 
 def build_schema(max_depth: int = 12, max_tokens: int = 2000) -> strawberry.Schema:

@@ -1,25 +1,32 @@
-"""Video queries, mutations and the progress subscription."""
+"""Video queries, mutations and the progress subscription: thin, one domain call each."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
 
 from domain import video as video_domain
-from schema.common import VideoStatus, decode_cursor  # noqa: F401
+from domain.permissions import Permission as P
+from persistence.enums import AspectRatio as AspectE
+from persistence.enums import PipelineStage as StageE
+from schema.common import AspectRatio, PipelineStage, VideoStatus, to_domain
 from schema.context import Info
 from schema.node import from_global_id
+from schema.permissions import requires
 from schema.user import to_domain_status
-from schema.video import Video, VideoConnection, video_connection
+from schema.video import CreateVideoInput, Video, VideoConnection, VideoProgressEvent, video_connection
 
 
 @strawberry.type
 class VideoQuery:
-    @strawberry.field
+    @strawberry.field(extensions=requires(P.VIDEO_READ))
     async def video(self, info: Info, id: strawberry.ID) -> Video | None:
         _, raw = from_global_id(id, "Video")
         return Video.from_model(await video_domain.get_video(info.context.session, info.context.principal, raw))
 
-    @strawberry.field(description="The signed-in user's videos, newest first.")
+    @strawberry.field(description="The signed-in user's videos, newest first.", extensions=requires(P.VIDEO_READ))
     async def videos(
         self,
         info: Info,
@@ -29,3 +36,114 @@ class VideoQuery:
     ) -> VideoConnection:
         user_id = info.context.principal.require_user()
         return await video_connection(info, user_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
+
+
+def _after_start(info: Info, video: Any, stage: StageE) -> None:
+    """Enqueue the first stage and announce the new state, once the transaction has committed."""
+    from domain.pipeline import Event
+    from domain.progress import publish_event
+    from jobs.video import enqueue_stage
+
+    resources = info.context.resources
+    event = Event.of(video, "Queued")
+
+    async def go() -> None:
+        await enqueue_stage(resources, video.id, video.processing_run, stage)
+        await publish_event(resources, event)
+
+    info.context.after_commit(go)
+
+
+@strawberry.input
+class RegenerateVideoInput:
+    id: strawberry.ID
+    from_stage: PipelineStage | None = None  # type: ignore[valid-type]
+    voice: str | None = None
+    aspect_ratio: AspectRatio | None = None  # type: ignore[valid-type]
+    script: str | None = None
+
+
+@strawberry.type
+class VideoMutation:
+    @strawberry.mutation(extensions=requires(P.VIDEO_CREATE))
+    async def create_video(self, info: Info, input: CreateVideoInput) -> Video:
+        data = video_domain.NewVideo(
+            title=input.title, prompt=input.prompt, script=input.script, description=input.description,
+            aspect_ratio=to_domain(AspectE, input.aspect_ratio) or AspectE.PORTRAIT,
+            target_duration_seconds=input.target_duration_seconds if input.target_duration_seconds is not None else 60,
+            voice=input.voice, language=input.language or "en",
+            platforms=list(input.platforms or []), tags=list(input.tags or []),
+        )
+        video, stage = await video_domain.create_video(info.context.session, info.context.principal, data)
+        _after_start(info, video, stage)
+        return Video.from_model(video)
+
+    @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
+    async def cancel_video(self, info: Info, id: strawberry.ID) -> Video:
+        _, raw = from_global_id(id, "Video")
+        video = await video_domain.cancel_video(info.context.session, info.context.principal, raw)
+        resources = info.context.resources
+
+        async def stop_running_stage() -> None:
+            from domain.pipeline import Event
+            from domain.progress import publish_event
+
+            await resources.redis.set(resources.key("cancel", str(video.id)), "1", ex=3600)
+            await publish_event(resources, Event.of(video, "Cancelled"))
+
+        info.context.after_commit(stop_running_stage)
+        return Video.from_model(video)
+
+    @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
+    async def retry_video(self, info: Info, id: strawberry.ID) -> Video:
+        _, raw = from_global_id(id, "Video")
+        video, stage = await video_domain.restart_video(info.context.session, info.context.principal, raw)
+        await info.context.resources.redis.delete(info.context.resources.key("cancel", str(video.id)))
+        _after_start(info, video, stage)
+        return Video.from_model(video)
+
+    @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE),
+                         description="Re-render from a stage with changed settings; adds a new version.")
+    async def regenerate_video(self, info: Info, input: RegenerateVideoInput) -> Video:
+        _, raw = from_global_id(input.id, "Video")
+        overrides = {"voice": input.voice, "aspect_ratio": to_domain(AspectE, input.aspect_ratio),
+                     "script_content": input.script}
+        from_stage = to_domain(StageE, input.from_stage)
+        if from_stage is None:
+            from_stage = StageE.VISUALS if input.aspect_ratio and not input.voice else StageE.NARRATION
+        video, stage = await video_domain.restart_video(info.context.session, info.context.principal, raw,
+                                                        from_stage, overrides)
+        await info.context.resources.redis.delete(info.context.resources.key("cancel", str(video.id)))
+        _after_start(info, video, stage)
+        return Video.from_model(video)
+
+    @strawberry.mutation(extensions=requires(P.VIDEO_DELETE))
+    async def delete_video(self, info: Info, id: strawberry.ID) -> bool:
+        _, raw = from_global_id(id, "Video")
+        video_id = await video_domain.delete_video(info.context.session, info.context.principal, raw)
+        resources = info.context.resources
+
+        async def remove_files() -> None:
+            await resources.redis.set(resources.key("cancel", str(video_id)), "1", ex=3600)
+            await resources.extras["storage"].delete_prefix(f"videos/{video_id}")
+
+        info.context.after_commit(remove_files)
+        return True
+
+
+@strawberry.type
+class VideoSubscription:
+    @strawberry.subscription(
+        description="The first event is the video's current state; completes after a terminal status.",
+        extensions=requires(P.VIDEO_READ),
+    )
+    async def video_progress(self, info: Info, video_id: strawberry.ID) -> AsyncGenerator[VideoProgressEvent, None]:
+        from domain.progress_stream import progress_stream
+        from schema.common import to_gql
+
+        _, raw = from_global_id(video_id, "Video")
+        async for event in progress_stream(info.context.resources, info.context.principal, raw):
+            yield VideoProgressEvent(
+                video_id=video_id, status=to_gql(VideoStatus, event.status), stage=to_gql(PipelineStage, event.stage),
+                progress=event.progress, message=event.message, at=event.at, run=event.run,
+            )

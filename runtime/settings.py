@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     gemini_image_model: str = "imagen-4.0-generate-001"
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
     elevenlabs_api_key: SecretStr | None = None
     elevenlabs_base_url: str | None = None
     elevenlabs_model: str = "eleven_multilingual_v2"

@@ -14,7 +14,7 @@ from providers.ai.base import (
     ScriptResult,
     Usage,
 )
-from providers.ai.errors import ProviderRejectedError, map_anthropic_error
+from providers.ai.errors import ProviderRejectedError, cause_for, map_anthropic_error
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
 
 
@@ -63,7 +63,7 @@ class ClaudeText:
         try:
             message = await self._client.messages.create(**kwargs)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         if message.stop_reason == "max_tokens":
             raise MalformedResponseError(self.name, "the answer was cut off (max_tokens)")
         if message.stop_reason == "refusal":

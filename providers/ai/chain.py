@@ -133,9 +133,7 @@ class ChainOutcome(Generic[T]):
 class ChainFailedError(AllProvidersFailedError):
     """AllProvidersFailedError that also carries the attempts made, for logging."""
 
-    def __init__(
-        self, kind: str, failures: list[tuple[str, ProviderError]], attempts: list[Attempt]
-    ) -> None:
+    def __init__(self, kind: str, failures: list[tuple[str, ProviderError]], attempts: list[Attempt]) -> None:
         super().__init__(kind, failures)
         self.attempts = attempts
 
@@ -216,7 +214,8 @@ class FallbackChain(Generic[P]):
                     else:
                         result = await op(provider)
                 except TimeoutError:
-                    raise ProviderTimeoutError(name, f"no answer within {limit:g}s") from None
+                    within = f" within {limit:g}s" if limit is not None else ""
+                    raise ProviderTimeoutError(name, f"no answer{within}") from None
             except ProviderError as err:
                 elapsed = time.perf_counter() - started
                 if counts_against_provider(err):

@@ -32,7 +32,7 @@ from providers.ai.base import (
     Usage,
     Voice,
 )
-from providers.ai.errors import ProviderRejectedError, map_elevenlabs_error
+from providers.ai.errors import ProviderRejectedError, cause_for, map_elevenlabs_error
 from providers.ai.openai import PcmAudio, write_wav
 
 _NO_RETRIES: Any = {"max_retries": 0}
@@ -199,7 +199,7 @@ class ElevenLabsSpeech:
         try:
             response = await self._client.text_to_speech.convert_with_timestamps(voice, **kwargs)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         try:
             audio = base64.b64decode(response.audio_base_64 or "", validate=True)
         except (binascii.Error, ValueError, TypeError):
@@ -227,7 +227,7 @@ class ElevenLabsSpeech:
         try:
             response = await self._client.voices.get_all(request_options=_NO_RETRIES)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         voices: list[Voice] = []
         for v in getattr(response, "voices", None) or []:
             labels = v.labels or {}
@@ -270,7 +270,7 @@ class ElevenLabsSpeech:
         try:
             response = await self._client.voices.ivc.create(**kwargs)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         voice_id = getattr(response, "voice_id", None)
         if not isinstance(voice_id, str) or not voice_id:
             raise MalformedResponseError(self.name, "answered without a voice id")

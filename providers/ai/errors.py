@@ -40,6 +40,7 @@ __all__ = [
     "ProviderAuthError",
     "ProviderNotFoundError",
     "ProviderRejectedError",
+    "cause_for",
     "counts_against_provider",
     "from_status",
     "map_anthropic_error",
@@ -198,12 +199,19 @@ def _is_transport_exc(exc: BaseException) -> bool:
     return bool(names & {"TransportError", "RequestError", "ClientError", "ClientConnectionError", "OSError"})
 
 
+def cause_for(exc: BaseException) -> BaseException | None:
+    """What to chain a mapped error to: nothing for HTTP answers (their bodies and request
+    objects can carry credentials, and our message already holds the scrubbed detail),
+    the original exception otherwise (connection problems, for debugging)."""
+    if getattr(exc, "status_code", None) is not None or getattr(exc, "response", None) is not None:
+        return None
+    return exc
+
+
 # ------------------------------------------------------------------ per SDK
 
 
-def map_openai_error(
-    provider: str, exc: BaseException, secrets: Iterable[str | None] = ()
-) -> ProviderError:
+def map_openai_error(provider: str, exc: BaseException, secrets: Iterable[str | None] = ()) -> ProviderError:
     import openai
 
     if isinstance(exc, ProviderError):
@@ -264,9 +272,7 @@ def map_anthropic_error(
     return TransientProviderError(provider, f"unexpected {type(exc).__name__}: {scrub(str(exc), secrets)}")
 
 
-def map_gemini_error(
-    provider: str, exc: BaseException, secrets: Iterable[str | None] = ()
-) -> ProviderError:
+def map_gemini_error(provider: str, exc: BaseException, secrets: Iterable[str | None] = ()) -> ProviderError:
     from google.genai import errors as genai_errors
 
     if isinstance(exc, ProviderError):

@@ -27,7 +27,7 @@ from providers.ai.base import (
     ScriptResult,
     Usage,
 )
-from providers.ai.errors import ProviderRejectedError, map_gemini_error
+from providers.ai.errors import ProviderRejectedError, cause_for, map_gemini_error
 from providers.ai.openai import fit_image
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
 
@@ -58,7 +58,7 @@ class _GeminiBase:
             base_url=base_url,
             api_version=api_version,
             timeout=max(1, int(timeout * 1000)),
-            
+            retry_options=types.HttpRetryOptions(attempts=1),
         )
         self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
 
@@ -71,7 +71,7 @@ class _GeminiBase:
                 model=self.model, contents=contents, config=config
             )
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
 
     def _check_blocked(self, response: Any) -> Any:
         feedback = getattr(response, "prompt_feedback", None)

@@ -37,7 +37,7 @@ from providers.ai.base import (
     Usage,
     Voice,
 )
-from providers.ai.errors import ProviderRejectedError, map_openai_error
+from providers.ai.errors import ProviderRejectedError, cause_for, map_openai_error
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
 
 _PLACEHOLDER_KEY = "not-needed"
@@ -129,7 +129,7 @@ class OpenAIText(_OpenAIBase):
         try:
             response = await self._client.chat.completions.create(**kwargs)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         choices = getattr(response, "choices", None)
         if not choices:
             raise MalformedResponseError(self.name, "answered without any choice")
@@ -237,7 +237,7 @@ class OpenAIImages(_OpenAIBase):
         try:
             response = await self._client.images.generate(**kwargs)
         except Exception as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from cause_for(exc)
         items = getattr(response, "data", None) or []
         if not items:
             raise MalformedResponseError(self.name, "answered without an image")
@@ -417,7 +417,7 @@ class OpenAISpeech(_OpenAIBase):
                 response = await self._client.audio.speech.create(**kwargs)
                 data = response.content
             except Exception as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc) from cause_for(exc)
         try:
             return read_wav(data)
         except (ValueError, struct.error) as exc:

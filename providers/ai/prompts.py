@@ -212,4 +212,3 @@ def verify_own_script(provider: str, own_script: str, script: Script) -> None:
             provider,
             f"changed the user's script instead of only splitting it (first difference at word {first + 1})",
         )
-

@@ -247,7 +247,9 @@ def openai_chat(
     return body
 
 
-def openai_image(data: bytes | None = None, *, url: str | None = None, raw_b64: str | None = None) -> dict[str, Any]:
+def openai_image(
+    data: bytes | None = None, *, url: str | None = None, raw_b64: str | None = None
+) -> dict[str, Any]:
     item: dict[str, Any] = {}
     if raw_b64 is not None:
         item["b64_json"] = raw_b64
@@ -255,7 +257,11 @@ def openai_image(data: bytes | None = None, *, url: str | None = None, raw_b64: 
         item["b64_json"] = b64(data)
     if url is not None:
         item["url"] = url
-    return {"created": 1700000000, "data": [item], "usage": {"input_tokens": 11, "output_tokens": 22, "total_tokens": 33}}
+    return {
+        "created": 1700000000,
+        "data": [item],
+        "usage": {"input_tokens": 11, "output_tokens": 22, "total_tokens": 33},
+    }
 
 
 # ------------------------------------------------------------------ Anthropic wire format
@@ -284,7 +290,9 @@ def anthropic_message(
 # ------------------------------------------------------------------ Gemini wire format
 
 
-def gemini_content(text: str, *, prompt_tokens: int = 70, output_tokens: int = 160, finish: str = "STOP") -> dict[str, Any]:
+def gemini_content(
+    text: str, *, prompt_tokens: int = 70, output_tokens: int = 160, finish: str = "STOP"
+) -> dict[str, Any]:
     return {
         "candidates": [
             {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}

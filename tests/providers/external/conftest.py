@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ai_ext_fakes import FakeServer, start_server  # noqa: E402
+from ai_ext_fakes import FakeServer, start_server
 
 
 @pytest.fixture(scope="session")

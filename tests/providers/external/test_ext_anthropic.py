@@ -6,8 +6,17 @@ import json
 import time
 
 import pytest
-from ai_ext_fakes import API_KEY, FakeServer, anthropic_message, reply_error, reply_json, reply_slow, script_payload
+from ai_ext_fakes import (
+    API_KEY,
+    FakeServer,
+    anthropic_message,
+    reply_error,
+    reply_json,
+    reply_slow,
+    script_payload,
+)
 
+from providers.ai.anthropic import ClaudeText
 from providers.ai.base import (
     MalformedResponseError,
     ProviderTimeoutError,
@@ -17,7 +26,6 @@ from providers.ai.base import (
     TransientProviderError,
 )
 from providers.ai.errors import ProviderAuthError, ProviderRejectedError
-from providers.ai.anthropic import ClaudeText
 
 MESSAGES = r"^/v1/messages$"
 REQ = ScriptRequest(topic="the moon", target_seconds=30, words_per_minute=160, tone="playful")
@@ -32,7 +40,11 @@ async def test_success_parses_text_block_and_usage(fake: FakeServer) -> None:
     fake.on("POST", MESSAGES, reply_json(anthropic_message(answer, input_tokens=90, output_tokens=210)))
     result = await claude(fake).write_script(REQ)
     assert [s.narration for s in result.script.scenes] == ["One two three."]
-    assert (result.usage.model, result.usage.input_tokens, result.usage.output_tokens) == ("claude-test", 90, 210)
+    assert (result.usage.model, result.usage.input_tokens, result.usage.output_tokens) == (
+        "claude-test",
+        90,
+        210,
+    )
     (call,) = fake.calls(MESSAGES)
     body = call.json()
     assert body["model"] == "claude-test"
@@ -41,7 +53,10 @@ async def test_success_parses_text_block_and_usage(fake: FakeServer) -> None:
     assert "playful" in body["messages"][0]["content"]
     assert body["max_tokens"] > 0
     # this SDK release sends the key as a bearer token; older ones used x-api-key
-    assert API_KEY in (call.headers.get("x-api-key"), call.headers.get("authorization", "").removeprefix("Bearer "))
+    assert API_KEY in (
+        call.headers.get("x-api-key"),
+        call.headers.get("authorization", "").removeprefix("Bearer "),
+    )
 
 
 async def test_429_with_retry_after(fake: FakeServer) -> None:
@@ -76,14 +91,19 @@ async def test_malformed_json_and_cut_off(fake: FakeServer) -> None:
         reply_json(anthropic_message('{"title": "t", "scenes": [{"narration": ')),
         reply_json(anthropic_message(json.dumps(script_payload()), stop_reason="max_tokens")),
     )
-    with pytest.raises(MalformedResponseError, match="invalid JSON|not JSON"):
+    with pytest.raises(MalformedResponseError, match=r"invalid JSON|not JSON"):
         await claude(fake).write_script(REQ)
     with pytest.raises(MalformedResponseError, match="cut off"):
         await claude(fake).write_script(REQ)
 
 
 async def test_auth_and_bad_request(fake: FakeServer) -> None:
-    fake.on("POST", MESSAGES, reply_error(401, f"invalid x-api-key {API_KEY}"), reply_error(400, "prompt too long"))
+    fake.on(
+        "POST",
+        MESSAGES,
+        reply_error(401, f"invalid x-api-key {API_KEY}"),
+        reply_error(400, "prompt too long"),
+    )
     with pytest.raises(ProviderAuthError) as info:
         await claude(fake).write_script(REQ)
     assert API_KEY not in str(info.value)

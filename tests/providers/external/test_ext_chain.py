@@ -218,7 +218,10 @@ async def test_open_breaker_is_named_when_everything_fails() -> None:
     clock = FakeClock()
     a = Fake("a", [boom()])
     chain = FallbackChain(
-        "text", [a], breakers={"a": CircuitBreaker(failure_threshold=1, cool_down=60, clock=clock)}, metrics=False
+        "text",
+        [a],
+        breakers={"a": CircuitBreaker(failure_threshold=1, cool_down=60, clock=clock)},
+        metrics=False,
     )
     with pytest.raises(AllProvidersFailedError):
         await chain.call(op)
@@ -232,9 +235,7 @@ async def test_half_open_lets_exactly_one_concurrent_probe() -> None:
     clock = FakeClock()
     a = Fake("a", [boom(), 0.05])
     b = Fake("b", ["ok"])
-    chain = FallbackChain(
-        "text", [a, b], breakers={"a": CircuitBreaker(1, 5, clock)}, metrics=False
-    )
+    chain = FallbackChain("text", [a, b], breakers={"a": CircuitBreaker(1, 5, clock)}, metrics=False)
     await chain.call(op)
     clock.now += 5
     outcomes = await asyncio.gather(*(chain.call(op) for _ in range(4)))
@@ -247,7 +248,10 @@ async def test_request_rejection_does_not_open_the_breaker_but_auth_does() -> No
     auth = Fake("k", [ProviderAuthError("k", "rejected the API key")])
     ok = Fake("ok", ["ok"])
     chain = FallbackChain(
-        "text", [rejected, auth, ok], breaker_factory=lambda: CircuitBreaker(failure_threshold=2), metrics=False
+        "text",
+        [rejected, auth, ok],
+        breaker_factory=lambda: CircuitBreaker(failure_threshold=2),
+        metrics=False,
     )
     for _ in range(3):
         await chain.call(op)

@@ -57,7 +57,9 @@ async def test_synthesize_exact_timings_from_alignment(fake: FakeServer, tmp_pat
     fake.on("POST", TTS, reply_with(tts_answer))
     sentences = ("Hello world.", "Second one here!")
     out = tmp_path / "v.wav"
-    result = await eleven(fake).synthesize(SpeechRequest(sentences=sentences, output_path=out, voice="voice123"))
+    result = await eleven(fake).synthesize(
+        SpeechRequest(sentences=sentences, output_path=out, voice="voice123")
+    )
 
     (call,) = fake.calls(TTS)
     assert call.path == "/v1/text-to-speech/voice123/with-timestamps"
@@ -103,7 +105,11 @@ def test_chunk_sentences_keeps_offsets() -> None:
 
 
 async def test_429_with_retry_after_and_no_sdk_retry(fake: FakeServer, tmp_path: Path) -> None:
-    fake.on("POST", TTS, reply_json({"detail": {"status": "too_many", "message": "busy"}}, 429, {"retry-after": "3"}))
+    fake.on(
+        "POST",
+        TTS,
+        reply_json({"detail": {"status": "too_many", "message": "busy"}}, 429, {"retry-after": "3"}),
+    )
     with pytest.raises(RateLimitedError) as info:
         await eleven(fake).synthesize(SpeechRequest(sentences=("Hi.",), output_path=tmp_path / "v.wav"))
     assert info.value.retry_after == 3
@@ -128,7 +134,16 @@ async def test_500_and_timeout(fake: FakeServer, tmp_path: Path) -> None:
         reply_raw(b"{not json", 200),
         reply_json({"audio_base64": "!!!", "alignment": elevenlabs_alignment("Hi.")}),
         reply_json({"audio_base64": b64(pcm_bytes(0.1))}),
-        reply_json({"audio_base64": b64(pcm_bytes(0.1)), "alignment": {"characters": ["H"], "character_start_times_seconds": [], "character_end_times_seconds": []}}),
+        reply_json(
+            {
+                "audio_base64": b64(pcm_bytes(0.1)),
+                "alignment": {
+                    "characters": ["H"],
+                    "character_start_times_seconds": [],
+                    "character_end_times_seconds": [],
+                },
+            }
+        ),
     ],
 )
 async def test_malformed(fake: FakeServer, tmp_path: Path, responder: object) -> None:
@@ -138,7 +153,11 @@ async def test_malformed(fake: FakeServer, tmp_path: Path, responder: object) ->
 
 
 async def test_bad_key(fake: FakeServer, tmp_path: Path) -> None:
-    fake.on("POST", TTS, reply_json({"detail": {"status": "invalid_api_key", "message": f"Invalid key {API_KEY}"}}, 401))
+    fake.on(
+        "POST",
+        TTS,
+        reply_json({"detail": {"status": "invalid_api_key", "message": f"Invalid key {API_KEY}"}}, 401),
+    )
     with pytest.raises(ProviderAuthError) as info:
         await eleven(fake).synthesize(SpeechRequest(sentences=("Hi.",), output_path=tmp_path / "v.wav"))
     assert API_KEY not in str(info.value)
@@ -152,8 +171,17 @@ async def test_list_voices(fake: FakeServer) -> None:
         reply_json(
             {
                 "voices": [
-                    {"voice_id": "v1", "name": "Rachel", "labels": {"gender": "female", "language": "en"}, "preview_url": "http://x/p.mp3"},
-                    {"voice_id": "v2", "name": "Clone", "verified_languages": [{"language": "de", "model_id": "m"}]},
+                    {
+                        "voice_id": "v1",
+                        "name": "Rachel",
+                        "labels": {"gender": "female", "language": "en"},
+                        "preview_url": "http://x/p.mp3",
+                    },
+                    {
+                        "voice_id": "v2",
+                        "name": "Clone",
+                        "verified_languages": [{"language": "de", "model_id": "m"}],
+                    },
                     {"voice_id": "v3"},
                 ]
             }

@@ -40,7 +40,11 @@ def gemini(fake: FakeServer, timeout: float = 2.0) -> GeminiText:
 
 
 async def test_text_success_json_mode_and_usage(fake: FakeServer) -> None:
-    fake.on("POST", GENERATE, reply_json(gemini_content(json.dumps(script_payload()), prompt_tokens=70, output_tokens=160)))
+    fake.on(
+        "POST",
+        GENERATE,
+        reply_json(gemini_content(json.dumps(script_payload()), prompt_tokens=70, output_tokens=160)),
+    )
     result = await gemini(fake).write_script(REQ)
     assert result.script.language == "fr"
     assert len(result.script.scenes) == 2
@@ -55,7 +59,11 @@ async def test_text_success_json_mode_and_usage(fake: FakeServer) -> None:
 
 
 async def test_text_429_retry_after_and_no_sdk_retry(fake: FakeServer) -> None:
-    fake.on("POST", GENERATE, reply_json(gemini_error(429, "quota", "RESOURCE_EXHAUSTED"), 429, {"retry-after": "4"}))
+    fake.on(
+        "POST",
+        GENERATE,
+        reply_json(gemini_error(429, "quota", "RESOURCE_EXHAUSTED"), 429, {"retry-after": "4"}),
+    )
     with pytest.raises(RateLimitedError) as info:
         await gemini(fake).write_script(REQ)
     assert info.value.retry_after == 4
@@ -114,7 +122,10 @@ async def test_image_via_generate_content(fake: FakeServer) -> None:
     payload = {
         "candidates": [
             {
-                "content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": b64(png_bytes(1344, 768))}}]},
+                "content": {
+                    "role": "model",
+                    "parts": [{"inlineData": {"mimeType": "image/png", "data": b64(png_bytes(1344, 768))}}],
+                },
                 "finishReason": "STOP",
             }
         ],

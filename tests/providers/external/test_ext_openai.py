@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import traceback
 import wave
 from pathlib import Path
 
@@ -45,7 +46,9 @@ SPEECH = r"/v1/audio/speech$"
 
 
 def text(fake: FakeServer, **kw: object) -> OpenAIText:
-    return OpenAIText(API_KEY, base_url=f"{fake.url}/v1", model="gpt-test", timeout=kw.pop("timeout", 2.0), **kw)  # type: ignore[arg-type]
+    return OpenAIText(
+        API_KEY, base_url=f"{fake.url}/v1", model="gpt-test", timeout=kw.pop("timeout", 2.0), **kw
+    )  # type: ignore[arg-type]
 
 
 REQ = ScriptRequest(topic="volcanoes", target_seconds=60, words_per_minute=150)
@@ -55,7 +58,11 @@ REQ = ScriptRequest(topic="volcanoes", target_seconds=60, words_per_minute=150)
 
 
 async def test_text_success_parses_script_and_usage(fake: FakeServer) -> None:
-    fake.on("POST", CHAT, reply_json(openai_chat(json.dumps(script_payload()), prompt_tokens=120, completion_tokens=340)))
+    fake.on(
+        "POST",
+        CHAT,
+        reply_json(openai_chat(json.dumps(script_payload()), prompt_tokens=120, completion_tokens=340)),
+    )
     result = await text(fake).write_script(REQ)
 
     script = result.script
@@ -66,7 +73,11 @@ async def test_text_success_parses_script_and_usage(fake: FakeServer) -> None:
     assert script.scenes[0].heading == "Heading 0"
     assert script.scenes[0].estimated_seconds == pytest.approx(4 * 60 / 150)
     assert script.seo.keywords == ("a", "b")
-    assert (result.usage.model, result.usage.input_tokens, result.usage.output_tokens) == ("gpt-test", 120, 340)
+    assert (result.usage.model, result.usage.input_tokens, result.usage.output_tokens) == (
+        "gpt-test",
+        120,
+        340,
+    )
 
     (call,) = fake.calls(CHAT)
     body = call.json()
@@ -148,12 +159,18 @@ async def test_text_401_is_permanent_and_never_echoes_the_key(fake: FakeServer) 
         await provider.write_script(REQ)
     assert "rejected the API key" in str(info.value)
     assert API_KEY not in str(info.value)
+    assert API_KEY not in "".join(traceback.format_exception(info.value))  # SDK error not chained
     assert API_KEY not in repr(provider)
 
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, ProviderRejectedError), (403, ProviderAuthError), (404, ProviderNotFoundError), (422, ProviderRejectedError)],
+    [
+        (400, ProviderRejectedError),
+        (403, ProviderAuthError),
+        (404, ProviderNotFoundError),
+        (422, ProviderRejectedError),
+    ],
 )
 async def test_text_4xx_are_permanent(fake: FakeServer, status: int, cls: type[Exception]) -> None:
     fake.on("POST", CHAT, reply_error(status, f"bad thing, key={API_KEY}"))
@@ -169,7 +186,10 @@ async def test_own_script_kept_verbatim(fake: FakeServer) -> None:
     req = ScriptRequest(topic="", target_seconds=10, own_script=own, title="Mine")
     result = await text(fake).write_script(req)
     assert result.script.title == "Mine"
-    assert " ".join(s.narration for s in result.script.scenes) == "First scene words here. Second scene words here."
+    assert (
+        " ".join(s.narration for s in result.script.scenes)
+        == "First scene words here. Second scene words here."
+    )
     assert own in fake.calls(CHAT)[0].json()["messages"][1]["content"]
 
 
@@ -231,7 +251,9 @@ async def test_image_generated_and_fitted_to_exact_size(fake: FakeServer) -> Non
 
 async def test_dalle_asks_for_b64(fake: FakeServer) -> None:
     fake.on("POST", IMAGES, reply_json(openai_image(png_bytes(1024, 1792))))
-    result = await images(fake, model="dall-e-3").generate_image(ImageRequest(prompt="p", width=720, height=1280))
+    result = await images(fake, model="dall-e-3").generate_image(
+        ImageRequest(prompt="p", width=720, height=1280)
+    )
     assert (result.width, result.height) == (720, 1280)
     body = fake.calls(IMAGES)[0].json()
     assert body["response_format"] == "b64_json"
@@ -241,7 +263,9 @@ async def test_dalle_asks_for_b64(fake: FakeServer) -> None:
 async def test_image_url_answer_is_downloaded(fake: FakeServer) -> None:
     fake.on("GET", r"/files/img\.png$", reply_raw(png_bytes(64, 64), 200, "image/png"))
     fake.on("POST", IMAGES, reply_json(openai_image(url=f"{fake.url}/files/img.png")))
-    result = await images(fake, sizes=("64x64",)).generate_image(ImageRequest(prompt="p", width=32, height=32))
+    result = await images(fake, sizes=("64x64",)).generate_image(
+        ImageRequest(prompt="p", width=32, height=32)
+    )
     assert result.width == 32
 
 
@@ -284,7 +308,9 @@ async def test_speech_per_sentence_exact_timings(fake: FakeServer, tmp_path: Pat
     sentences = ("Hello there.", "This is the second sentence.", "Third one!", "Four.", "Five, the last.")
     out = tmp_path / "voice.wav"
     provider = OpenAISpeech(API_KEY, base_url=f"{fake.url}/v1", timeout=2.0, concurrency=2, pause=0.2)
-    result = await provider.synthesize(SpeechRequest(sentences=sentences, output_path=out, voice="nova", speed=1.2))
+    result = await provider.synthesize(
+        SpeechRequest(sentences=sentences, output_path=out, voice="nova", speed=1.2)
+    )
 
     assert len(fake.calls(SPEECH)) == len(sentences)
     assert fake.max_in_flight <= 2
@@ -312,7 +338,9 @@ async def test_speech_error_on_one_sentence_fails_the_call(fake: FakeServer, tmp
     fake.on("POST", SPEECH, reply_with(_wav_for_input), reply_error(503, "overloaded"))
     provider = OpenAISpeech(API_KEY, base_url=f"{fake.url}/v1", timeout=2.0, concurrency=1)
     with pytest.raises(TransientProviderError):
-        await provider.synthesize(SpeechRequest(sentences=("One.", "Two.", "Three."), output_path=tmp_path / "a.wav"))
+        await provider.synthesize(
+            SpeechRequest(sentences=("One.", "Two.", "Three."), output_path=tmp_path / "a.wav")
+        )
     assert not (tmp_path / "a.wav").exists()
 
 

@@ -1,0 +1,87 @@
+"""Password hashing (argon2id via argon2-cffi) and the password policy."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources as pkg_resources
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from domain.errors import BadInput
+
+if TYPE_CHECKING:
+    from runtime.settings import Settings
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+"""Long enough for passphrases; bounded so hashing cannot be used to burn CPU."""
+
+# RFC 9106 "low memory" profile (argon2-cffi's defaults): t=3, m=64 MiB, p=4.
+STRONG = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+# Only when AUTOVIDEO_ENVIRONMENT=test: the same algorithm, cheap enough for hundreds of logins.
+TEST = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+@cache
+def _hasher(profile: str) -> PasswordHasher:
+    params = TEST if profile == "test" else STRONG
+    return PasswordHasher(type=Type.ID, hash_len=32, salt_len=16, **params)
+
+
+def hasher(settings: Settings | None = None) -> PasswordHasher:
+    """The production profile unless the settings say this is a test run."""
+    return _hasher("test" if settings is not None and settings.environment == "test" else "strong")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = pkg_resources.files("domain").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_policy(password: str, *, username: str | None = None, email: str | None = None,
+                 field: str = "password") -> None:
+    if len(password) < MIN_LENGTH:
+        raise BadInput(f"The password must have at least {MIN_LENGTH} characters.", field=field)
+    if len(password) > MAX_LENGTH:
+        raise BadInput(f"The password must have at most {MAX_LENGTH} characters.", field=field)
+    lowered = password.lower()
+    if lowered in common_passwords():
+        raise BadInput("This password is too common; choose another.", field=field)
+    personal = [v.lower() for v in (username, email.split("@")[0] if email else None) if v and len(v) >= 3]
+    if any(p == lowered or (p in lowered and len(lowered) - len(p) < 4) for p in personal):
+        raise BadInput("The password must not be based on your username or email.", field=field)
+    if len(set(password)) < 4:
+        raise BadInput("The password is too repetitive.", field=field)
+
+
+def hash_password(password: str, settings: Settings | None = None) -> str:
+    return hasher(settings).hash(password)
+
+
+def verify_password(stored_hash: str, password: str, settings: Settings | None = None) -> bool:
+    """True when it matches; a malformed stored hash never matches."""
+    try:
+        return bool(hasher(settings).verify(stored_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str, settings: Settings | None = None) -> bool:
+    try:
+        return bool(hasher(settings).check_needs_rehash(stored_hash))
+    except (InvalidHashError, ValueError):
+        return True
+
+
+@cache
+def _dummy_hash(profile: str) -> str:
+    return _hasher(profile).hash("not-a-real-password-dummy")
+
+
+def burn_verify(password: str, settings: Settings | None = None) -> None:
+    """Spend the time a real check would take, so an unknown login is not revealed by timing."""
+    profile = "test" if settings is not None and settings.environment == "test" else "strong"
+    verify_password(_dummy_hash(profile), password, settings)

@@ -1,0 +1,49 @@
+"""A video's progress as a stream: the current state from PostgreSQL first, then live events,
+ending after a terminal status. Late or reconnecting subscribers therefore never miss the end."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from domain.identity import Principal
+from domain.pipeline import Event
+from domain.progress import video_channel
+from domain.video import get_video
+
+# How often to re-read PostgreSQL when no event came: bounds the damage of a lost publish.
+POLL_SECONDS = 5.0
+
+
+async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) -> Event:
+    async with resources.sessionmaker() as session:
+        return Event.of(await get_video(session, principal, video_id))
+
+
+async def progress_stream(resources: Any, principal: Principal, video_id: uuid.UUID) -> AsyncIterator[Event]:
+    bus = resources.extras["events"]
+    async with bus.subscribe(video_channel(resources, video_id)) as sub:
+        # Subscribed before reading: nothing published between the read and the subscription is lost.
+        last = await _current(resources, principal, video_id)
+        yield last
+        while not last.status.terminal:
+            try:
+                raw = await asyncio.wait_for(sub.get(), POLL_SECONDS)
+                event = await _current(resources, principal, video_id) if raw.get("type") == "resync" \
+                    else Event.from_json(raw)
+            except TimeoutError:
+                event = await _current(resources, principal, video_id)
+            if event.run < last.run:
+                continue
+            if event.run == last.run and not event.status.terminal and (
+                event.progress < last.progress or (event.progress == last.progress and event.status == last.status
+                                                   and event.stage == last.stage and event.message == last.message)
+            ):
+                continue  # stale or duplicate: progress never goes backwards within a run
+            if event.run == last.run and event.progress < last.progress:
+                event = Event(event.video_id, event.user_id, event.status, event.stage, last.progress,
+                              event.message, event.run, event.at)
+            last = event
+            yield event

@@ -1,0 +1,252 @@
+"""The pipeline's stage jobs on ARQ.
+
+One job per (video, run, stage) with a deterministic id, so enqueueing twice is a no-op.
+A PostgreSQL advisory lock, held on its own connection for the whole stage, makes sure two
+workers never run the same stage of the same video at once; if a worker dies the connection
+drops and the lock with it. A finished stage hands on by enqueueing the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from arq import Retry
+from sqlalchemy import text
+
+from domain import pipeline
+from domain.ai import AIService, chains_for
+from domain.errors import DomainError
+from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
+from domain.progress import publish_event
+from persistence.db import transaction
+from persistence.enums import PipelineStage
+from persistence.video import VideoRepository
+from providers.ai.base import AllProvidersFailedError, ProviderError
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.5
+
+
+def job_id(video_id: uuid.UUID | str, run: int, stage: PipelineStage, suffix: str = "") -> str:
+    return f"stage:{video_id}:{run}:{stage.value}{suffix}"
+
+
+async def enqueue_stage(resources: Any, video_id: uuid.UUID, run: int, stage: PipelineStage, *,
+                        defer: float | None = None, suffix: str = "") -> bool:
+    job = await resources.arq.enqueue_job(
+        "run_stage", str(video_id), run, stage.value,
+        _job_id=job_id(video_id, run, stage, suffix), _queue_name=resources.queue_name, _defer_by=defer,
+    )
+    return job is not None
+
+
+@contextlib.asynccontextmanager
+async def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> AsyncIterator[bool]:
+    async with resources.engine.connect() as conn:
+        key = f"{video_id}:{stage.value}"
+        got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key}))
+        await conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
+                    await conn.commit()
+
+
+def backoff(try_number: int, base: float = 2.0, cap: float = 120.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** max(0, try_number - 1)))
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, AllProvidersFailedError):
+        return exc.transient
+    if isinstance(exc, ProviderError):
+        return exc.transient
+    if isinstance(exc, DomainError):
+        return False
+    try:
+        import media
+
+        if isinstance(exc, media.MediaError):
+            return isinstance(exc, media.RenderTimeoutError)
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, (TimeoutError, ConnectionError, OSError))
+
+
+def user_message(stage: PipelineStage, exc: BaseException) -> str:
+    """Words a user can act on; no internals."""
+    name = stage.value
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, AllProvidersFailedError):
+        return f"The {name} stage could not reach any AI provider ({exc}). Retry later."
+    if isinstance(exc, ProviderError):
+        return f"The {name} stage failed at {exc.provider}: {exc.message}"
+    try:
+        import media
+
+        if isinstance(exc, media.MediaError):
+            return f"Rendering failed: {exc.message}"
+    except ImportError:  # pragma: no cover
+        pass
+    return f"The {name} stage failed unexpectedly. Retry the video; if it fails again, contact support."
+
+
+async def _watch_cancel(resources: Any, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork) -> None:
+    key = resources.key("cancel", str(video_id))
+    while not task.done():
+        if await resources.redis.exists(key):
+            work.cancel.set()  # stops renders and provider threads
+            task.cancel()
+            return
+        await asyncio.sleep(0.3)
+
+
+async def run_stage(ctx: dict[str, Any], video_id: str, run: int, stage: str) -> str:
+    resources = ctx["resources"]
+    vid, st = uuid.UUID(video_id), PipelineStage(stage)
+    async with stage_lock(resources, vid, st) as got:
+        if not got:
+            return "busy"  # another worker holds this stage; it will hand on
+        return await _run_locked(ctx, resources, vid, run, st)
+
+
+async def _run_locked(ctx: dict[str, Any], resources: Any, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
+    async with transaction(resources.sessionmaker) as session:
+        claim = await pipeline.claim_stage(session, vid, run, st)
+        if claim is None:
+            return "skipped"
+        video = claim.video
+        outputs = await pipeline.latest_outputs(VideoRepository(session), video)
+        spec = VideoSpec(id=video.id, user_id=video.user_id, run=run, title=video.title, prompt=video.prompt,
+                         script=video.script_content if video.script_provided else None,
+                         aspect=video.aspect_ratio, target_seconds=video.target_duration, voice=video.voice,
+                         language=video.language, version=await VideoRepository(session).next_version(video.id))
+        event = pipeline.Event.of(video, f"{st.value} started" if not claim.already_done else None)
+    await publish_event(resources, event)
+    if not claim.already_done:
+        result = await _execute(ctx, resources, spec, outputs, st)
+        if result != "done":
+            return result
+    return await _hand_on(resources, vid, run, st)
+
+
+async def _execute(ctx: dict[str, Any], resources: Any, spec: VideoSpec,
+                   outputs: dict[PipelineStage, dict[str, Any]], st: PipelineStage) -> str:
+    settings = resources.settings
+    work_dir = settings.work_dir / str(spec.id) / f"{spec.run}-{st.value}-{uuid.uuid4().hex[:6]}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    last_sent = [0.0]
+
+    async def progress(within: int, message: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        if within < 100 and loop.time() - last_sent[0] < PROGRESS_INTERVAL:
+            return
+        last_sent[0] = loop.time()
+        async with transaction(resources.sessionmaker) as s:
+            overall = await pipeline.set_stage_progress(s, spec.id, spec.run, st, within)
+            video = await VideoRepository(s).get(spec.id)
+        if overall is not None and video is not None:
+            await publish_event(resources, pipeline.Event.of(video, message))
+
+    work = StageWork(spec=spec, outputs=outputs, storage=resources.extras["storage"],
+                     ai=AIService(resources.sessionmaker, chains_for(resources)), work_dir=work_dir,
+                     progress=progress, render_preset=settings.render_preset, render_crf=settings.render_crf,
+                     render_timeout=max(120.0, spec.target_seconds * 6.0))
+    task = asyncio.ensure_future(STAGE_WORK[st](work))
+    watcher = asyncio.ensure_future(_watch_cancel(resources, spec.id, task, work))
+    try:
+        stage_outputs = await task
+    except asyncio.CancelledError:
+        if work.cancel.is_set():
+            return "cancelled"
+        raise
+    except Exception as exc:
+        return await _fail(ctx, resources, spec, st, exc)
+    finally:
+        watcher.cancel()
+        await asyncio.to_thread(clean_work_dir, work_dir)
+
+    async with transaction(resources.sessionmaker) as session:
+        video = await pipeline.complete_stage(session, spec.id, spec.run, st, stage_outputs)
+        if video is None:
+            return "stale"
+        if st is PipelineStage.SCRIPT:
+            seo = stage_outputs["seo"]
+            video.script_content = stage_outputs["narration"]
+            video.seo_title, video.seo_description, video.seo_keywords = seo["title"], seo["description"], seo["keywords"]
+        if st is PipelineStage.UPLOAD:
+            await pipeline.finish_video(
+                session, video, file_key=stage_outputs["video_key"], file_size=stage_outputs["video_size"],
+                thumbnail_key=stage_outputs["thumbnail_key"], subtitles_key=stage_outputs["vtt_key"],
+                duration=float(stage_outputs["duration"]), resolution=stage_outputs["resolution"],
+                changes=video.processing_stages.get("changes"),
+            )
+        event = pipeline.Event.of(video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready")
+    await publish_event(resources, event)
+    return "done"
+
+
+async def _fail(ctx: dict[str, Any], resources: Any, spec: VideoSpec, st: PipelineStage, exc: Exception) -> str:
+    transient = is_transient(exc)
+    try_number = int(ctx.get("job_try", 1))
+    final = not transient or try_number >= resources.settings.job_max_tries
+    message = user_message(st, exc)
+    if transient:
+        log.warning("stage %s of %s failed (try %s): %s", st.value, spec.id, try_number, exc)
+    else:
+        log.info("stage %s of %s failed: %s", st.value, spec.id, exc, exc_info=not isinstance(exc, DomainError))
+    async with transaction(resources.sessionmaker) as session:
+        video = await pipeline.record_stage_error(session, spec.id, spec.run, st, message, final=final)
+    if video is not None and final:
+        await publish_event(resources, pipeline.Event.of(video, message))
+    if not final:
+        raise Retry(defer=backoff(try_number))
+    return "failed"
+
+
+async def _hand_on(resources: Any, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
+    nxt = pipeline.next_stage(st)
+    if nxt is not None:
+        await enqueue_stage(resources, vid, run, nxt)
+    return "done"
+
+
+async def reconcile(ctx: dict[str, Any]) -> int:
+    """Re-enqueue the current stage of videos in flight whose job is gone (a crashed worker's
+    job is re-run by ARQ only after its timeout; this is faster and also covers lost enqueues)."""
+    from datetime import timedelta
+
+    from arq.jobs import Job, JobStatus
+
+    resources = ctx["resources"]
+    stale_after = timedelta(seconds=max(30, resources.settings.reconcile_interval_seconds))
+    async with transaction(resources.sessionmaker) as session:
+        repo = VideoRepository(session)
+        videos = await repo.in_flight_since(pipeline.now() - stale_after)
+        todo = []
+        for video in videos:
+            done = await pipeline.latest_outputs(repo, video)
+            stage = next((s for s in pipeline.STAGES if s not in done), None)
+            if stage is not None:
+                todo.append((video.id, video.processing_run, stage))
+    count = 0
+    for vid, run, stage in todo:
+        status = await Job(job_id(vid, run, stage), resources.arq, _queue_name=resources.queue_name).status()
+        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+            continue
+        suffix = f":r{uuid.uuid4().hex[:6]}"
+        if await enqueue_stage(resources, vid, run, stage, suffix=suffix):
+            count += 1
+    return count

@@ -1,0 +1,141 @@
+"""End-to-end renders, checked with `ffmpeg -i` and decoded frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media import frame_size, parse_vtt, probe_media, render_video
+
+from .conftest import SENTENCES, frame_at, loudness, make_clip, make_image, make_wav, mean_volume, request
+
+
+def _faststart(path: Path) -> bool:
+    data = path.read_bytes()
+    return 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def test_portrait_render_probe(assets, tmp_path):
+    imgs, wav, cues = assets
+    res = render_video(request(tmp_path, imgs, wav, cues))
+    info = probe_media(res.video_path)
+    assert (info.video_codec, info.audio_codec, info.pix_fmt) == ("h264", "aac", "yuv420p")
+    assert (info.width, info.height, info.fps) == (1080, 1920, 30.0)
+    assert info.audio_sample_rate == 48000
+    assert abs(info.duration - 3.8) <= 0.05
+    assert mean_volume(res.video_path) > -40
+    assert _faststart(res.video_path)
+    assert (res.width, res.height, res.video_codec, res.audio_codec) == (1080, 1920, "h264", "aac")
+    assert res.size_bytes == res.video_path.stat().st_size
+    # captions files match what was burned in
+    vtt = parse_vtt(res.vtt_path.read_text())
+    assert [(c.start, c.end, c.text) for c in vtt] == [(c.start, c.end, c.text) for c in res.cues]
+    assert res.srt_path.read_text().count("-->") == len(res.cues)
+    with Image.open(res.thumbnail_path) as th:
+        assert th.format == "JPEG" and th.size == (1080, 1920)
+    # the only files left are the outputs
+    assert sorted(p.name for p in res.video_path.parent.iterdir()) == [
+        "video.jpg", "video.mp4", "video.srt", "video.vtt"]  # fmt: skip
+
+
+def test_loudness_normalised(tmp_path):
+    imgs = [make_image(tmp_path / "a.png")]
+    wav = make_wav(tmp_path / "quiet.wav", 4.0, amplitude=0.02)  # about -37 LUFS
+    res = render_video(request(tmp_path, imgs, wav, [], total=4.0, captions=False))
+    integrated, peak = loudness(res.video_path)
+    assert abs(integrated - (-16.0)) <= 1.5
+    assert peak <= -1.0
+
+
+@pytest.mark.parametrize("aspect", ["LANDSCAPE", "SQUARE"])
+def test_other_aspects(aspect, tmp_path):
+    imgs = [make_image(tmp_path / f"{i}.png", seed=i) for i in range(2)]
+    wav = make_wav(tmp_path / "n.wav", 2.0)
+    from media import cues_from_sentences
+
+    res = render_video(request(tmp_path, imgs, wav, cues_from_sentences([(0, 2, "Hello")]), total=2.0,
+                               aspect=aspect))  # fmt: skip
+    info = probe_media(res.video_path)
+    assert (info.width, info.height) == frame_size(aspect)
+    assert abs(info.duration - 2.0) <= 0.05
+    with Image.open(res.thumbnail_path) as th:
+        assert th.size == frame_size(aspect)
+
+
+def _caption_ink(frame: np.ndarray) -> int:
+    """White caption pixels in the lower-middle band where captions sit (the scene is dark)."""
+    h = frame.shape[0]
+    band = frame[int(h * 0.5) : int(h * 0.95)]
+    return int((band.min(axis=2) > 200).sum())
+
+
+def test_burned_captions_follow_narration_timing(tmp_path):
+    # Solid dark scenes: any bright pixels in the caption band are caption text.
+    imgs = [make_image(tmp_path / "dark.png", solid=True, seed=7)]
+    Image.new("RGB", (64, 64), (20, 20, 30)).save(imgs[0])
+    wav = make_wav(tmp_path / "n.wav", 3.8, spans=[(a, b) for a, b, _ in SENTENCES])
+    from media import cues_from_sentences
+
+    res = render_video(request(tmp_path, imgs, wav, cues_from_sentences(SENTENCES), motion=False,
+                               aspect="SQUARE"))  # fmt: skip
+    w, h = frame_size("SQUARE")
+    for start, end, _ in SENTENCES:
+        assert _caption_ink(frame_at(res.video_path, start + 0.05, w, h)) > 500, start
+        assert _caption_ink(frame_at(res.video_path, end - 0.1, w, h)) > 500, end
+    # gaps between sentences show no caption (within 100 ms of the boundaries)
+    for (_, end, _), (nxt, _, _) in zip(SENTENCES, SENTENCES[1:], strict=False):
+        assert _caption_ink(frame_at(res.video_path, end + 0.1, w, h)) == 0, end
+        assert _caption_ink(frame_at(res.video_path, nxt - 0.1, w, h)) == 0, nxt
+
+
+def test_captions_above_bottom_fifth_on_portrait(tmp_path):
+    img = tmp_path / "dark.png"
+    Image.new("RGB", (64, 64), (20, 20, 30)).save(img)
+    wav = make_wav(tmp_path / "n.wav", 2.0)
+    from media import cues_from_sentences
+
+    cues = cues_from_sentences([(0, 2, "Two lines of caption text to check the safe zone")])
+    res = render_video(request(tmp_path, [img], wav, cues, total=2.0, motion=False))
+    f = frame_at(res.video_path, 0.5, 1080, 1920)
+    rows = np.where((f.min(axis=2) > 200).any(axis=1))[0]
+    assert rows.size and rows.max() < 1920 * 0.8
+    lines_h = rows.max() - rows.min()
+    assert lines_h > 1920 * 0.05  # two lines of text at a phone-readable size
+    cols = np.where((f.min(axis=2) > 200).any(axis=0))[0]
+    assert cols.min() > 0.05 * 1080 and cols.max() < 0.95 * 1080
+
+
+@pytest.mark.slow
+def test_intro_outro_logo_music_and_video_scene(tmp_path):
+    imgs = [make_image(tmp_path / "a.png", seed=1), make_clip(tmp_path / "clip.mp4", 1.0)]
+    wav = make_wav(tmp_path / "n.wav", 3.0, spans=[(0.0, 1.2), (1.6, 2.8)])
+    music = make_wav(tmp_path / "music.wav", 0.7, freq=523.0, amplitude=0.3)
+    logo = make_image(tmp_path / "logo.png", size=(200, 100), seed=3)
+    from media import SceneInput, cues_from_sentences
+
+    req = request(tmp_path, [imgs[0]], wav, cues_from_sentences([(0.0, 1.2, "Hello"), (1.6, 2.8, "World")]),
+                  total=3.0, intro_text="Intro card", outro_text="Thanks for watching",
+                  intro_seconds=1.0, outro_seconds=1.0, music_path=music, logo_path=logo)  # fmt: skip
+    req = type(req)(
+        [SceneInput(imgs[0], 0.0, 1.5), SceneInput(imgs[1], 1.5, 3.0, kind="video")],
+        req.narration_path, req.cues, req.title, req.output_dir, req.options,
+    )
+    res = render_video(req)
+    info = probe_media(res.video_path)
+    assert abs(info.duration - 5.0) <= 0.05
+    # cues shift by the intro, in the files too
+    vtt = parse_vtt(res.vtt_path.read_text())
+    assert abs(vtt[0].start - 1.0) < 0.02 and abs(vtt[1].start - 2.6) < 0.02
+    # music plays under the outro (no narration there), looped past its 0.7 s length
+    tail = tmp_path / "tail.wav"
+    from .conftest import ffmpeg_stderr
+
+    ffmpeg_stderr("-y", "-ss", "4.2", "-i", str(res.video_path), "-t", "0.5", str(tail))
+    assert mean_volume(tail) > -45
+    # the logo (top right) is drawn over the scene
+    f = frame_at(res.video_path, 1.5, 1080, 1920)
+    g = frame_at(res.video_path, 1.5, 1080, 1920)
+    assert np.array_equal(f, g)

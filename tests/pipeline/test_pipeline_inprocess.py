@@ -1,0 +1,70 @@
+import subprocess
+
+import httpx
+import imageio_ffmpeg
+import pytest
+
+from persistence.enums import StageStatus, VideoStatus
+from persistence.video import VideoRepository
+from schema.node import from_global_id
+from tests.factories import make_user, principal_for
+from tests.gql import codes, execute
+from tests.pipeline.conftest import drain
+
+CREATE = """mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status processingProgress } }"""
+
+
+async def make_owner(resources):
+    async with resources.sessionmaker() as s, s.begin():
+        user = await make_user(s)
+    return user
+
+
+@pytest.mark.slow
+async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path):
+    owner = await make_owner(live_resources)
+    script = ("Tea was discovered in China thousands of years ago. Legend says leaves fell into boiling water. "
+              "Today it is the second most popular drink on Earth. Green, black and oolong come from one plant.")
+    r = await execute(live_resources, CREATE, {"input": {"title": "Tea", "prompt": "tea history", "script": script,
+                                                         "aspectRatio": "SQUARE", "targetDurationSeconds": 15}},
+                      principal_for(owner))
+    assert r.errors is None, r.errors
+    assert r.data["createVideo"]["status"] == "PENDING"
+    _, vid = from_global_id(r.data["createVideo"]["id"])
+    await drain(live_resources)
+
+    async with live_resources.sessionmaker() as s:
+        video = await VideoRepository(s).get(vid)
+        runs = (await VideoRepository(s).stage_runs([vid]))[vid]
+    assert video.status is VideoStatus.COMPLETED, video.processing_error
+    assert video.processing_progress == 100
+    assert {r.status for r in runs} == {StageStatus.COMPLETED} and len(runs) == 5
+    assert video.resolution == "1080x1080" and video.duration and 8 < video.duration < 30
+    assert video.script_content and "Tea was discovered" in video.script_content
+
+    q = "query($id: ID!) { video(id: $id) { fileUrl thumbnailUrl subtitlesUrl versions { version } } }"
+    r = await execute(live_resources, q, {"id": str(r.data["createVideo"]["id"])}, principal_for(owner))
+    assert r.errors is None and r.data["video"]["versions"] == [{"version": 1}]
+    path = live_resources.extras["storage"].path_of(video.file_key)
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+    assert "Video: h264" in info and "Audio: aac" in info and "1080x1080" in info
+
+
+async def test_bad_input_is_refused_and_nothing_is_stored(live_resources):
+    owner = await make_owner(live_resources)
+    bad = [
+        {"title": "", "prompt": "x"},
+        {"title": "t" * 201, "prompt": "x"},
+        {"title": "ok", "prompt": "x", "targetDurationSeconds": 5},
+        {"title": "ok", "prompt": "x", "tags": [f"t{i}" for i in range(31)]},
+        {"title": "ok", "prompt": "p" * 4001},
+        {"title": "ok", "prompt": "x", "platforms": ["myspace"]},
+    ]
+    for data in bad:
+        r = await execute(live_resources, CREATE, {"input": data}, principal_for(owner))
+        assert codes(r) == ["BAD_USER_INPUT"], (data, r.errors)
+    async with live_resources.sessionmaker() as s:
+        page = await VideoRepository(s).page_for_user(owner.id, limit=10, after=None, status=None)
+    assert page == []
+    assert await live_resources.arq.queued_jobs(queue_name=live_resources.queue_name) == []
