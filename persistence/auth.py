@@ -93,8 +93,23 @@ class AuthRepository:
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).first()
 
-    async def audit_events(self, *, limit: int = 100, actor_id: uuid.UUID | None = None) -> list[AuditEvent]:
-        stmt = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
+    async def audit_events(
+        self, *, limit: int = 100, actor_id: uuid.UUID | None = None, action: str | None = None,
+        target_id: str | None = None,
+    ) -> list[AuditEvent]:
+        stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id).limit(limit)
         if actor_id is not None:
             stmt = stmt.where(AuditEvent.actor_id == actor_id)
+        if action is not None:
+            stmt = stmt.where(AuditEvent.action == action)
+        if target_id is not None:
+            stmt = stmt.where(AuditEvent.target_id == target_id)
         return list((await self.session.scalars(stmt)).all())
+
+    async def spend_one_time_tokens(self, user_id: uuid.UUID, purpose: str, at: datetime) -> None:
+        """Every outstanding token of this purpose for the user becomes used."""
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose, OneTimeToken.used_at.is_(None))
+            .values(used_at=at)
+        )

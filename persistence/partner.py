@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,3 +49,26 @@ class PartnerRepository:
 
     async def document(self, sha256: str) -> PersistedDocument | None:
         return await self.session.get(PersistedDocument, sha256)
+
+    async def api_key(self, key_id: uuid.UUID) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
+    async def api_keys_of(self, user_id: uuid.UUID) -> list[ApiKey]:
+        stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc(), ApiKey.id)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count_live_api_keys(self, user_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def save_document(self, sha256: str, document: str, operation_name: str | None,
+                            *, allowlisted: bool = False) -> None:
+        """Insert, or (when allow-listing) mark an existing document allow-listed."""
+        stmt = insert(PersistedDocument).values(
+            sha256=sha256, document=document, operation_name=operation_name, allowlisted=allowlisted
+        )
+        if allowlisted:
+            stmt = stmt.on_conflict_do_update(index_elements=["sha256"], set_={"allowlisted": True})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["sha256"])
+        await self.session.execute(stmt)

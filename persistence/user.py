@@ -102,6 +102,21 @@ class UserRepository:
         self.session.add(user)
         return user
 
+    async def insert_unique(self, user: User) -> bool:
+        """Insert now; False (and nothing inserted) when the username or email is already taken."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def by_email(self, email: str) -> User | None:
+        return (await self.session.scalars(select(User).where(User.email == email.strip().lower()))).first()
+
     async def roles_of(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[UserRole]]:
         out: dict[uuid.UUID, list[UserRole]] = {uid: [] for uid in user_ids}
         if not user_ids:

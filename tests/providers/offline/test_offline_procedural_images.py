@@ -1,6 +1,5 @@
 import io
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -93,18 +92,6 @@ def test_long_heading_wraps_and_fits() -> None:
     assert Image.open(io.BytesIO(data)).size == (1080, 1080)
     data = render_png(_req(heading="Supercalifragilisticexpialidocious-antidisestablishmentarianism"))
     assert Image.open(io.BytesIO(data)).size == (540, 960)
-
-
-def test_fast_enough_for_full_hd_portrait() -> None:
-    render_png(_req(width=1080, height=1920, heading="warm up"))
-    times = []
-    for i in range(len(LAYOUTS)):
-        started = time.perf_counter()
-        render_png(_req(width=1080, height=1920, scene_index=i, heading="How it works"))
-        times.append(time.perf_counter() - started)
-    # Budget is 0.5 s per frame; allow headroom for a busy shared CI machine.
-    assert sorted(times)[len(times) // 2] < 0.5
-    assert max(times) < 1.0
 
 
 async def test_bad_size_is_permanent() -> None:
