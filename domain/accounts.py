@@ -213,9 +213,10 @@ async def login(session: AsyncSession, resources: Resources, hooks: Hooks, *, lo
     try:
         await ratelimit.check_login(resources, account, client.address)
     except Throttled as exc:
+        retry_after = exc.retry_after
         hooks.regardless(lambda: audit.record_detached(
-            resources, audit.LOGIN_THROTTLED, actor_id=None, target_type="User", target_id=target,
-            address=client.address, retry_after=exc.retry_after))
+            resources, audit.LOGIN_THROTTLED, actor_id=None, target_type="User" if target else None,
+            target_id=target, address=client.address, retry_after=retry_after))
         raise
     if user is None:
         passwords.burn_verify(password, settings)

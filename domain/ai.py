@@ -246,3 +246,13 @@ class AIService:
 
 def _attempt_error(error: ProviderError | None) -> str | None:
     return error.message[:1000] if error is not None else None
+
+
+async def list_generations(session: AsyncSession, principal: Any, *, limit: int,
+                           after: tuple[datetime, uuid.UUID] | None, type_: GenerationType | None
+                           ) -> tuple[list[AIGeneration], bool, int]:
+    """The signed-in user's generation log, newest first."""
+    user_id = principal.require_user()
+    repo = AIRepository(session)
+    rows = await repo.generations_page(user_id, limit=limit + 1, after=after, type_=type_)
+    return rows[:limit], len(rows) > limit, await repo.count_generations(user_id, type_)

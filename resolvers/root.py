@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 
+from resolvers import ai as ai_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.errors import ErrorCodes
@@ -13,7 +14,7 @@ from schema.unit_of_work import UnitOfWork
 
 
 @strawberry.type
-class Query(user_resolvers.UserQuery, video_resolvers.VideoQuery):
+class Query(user_resolvers.UserQuery, video_resolvers.VideoQuery, ai_resolvers.AIQuery):
     pass
 
 

@@ -89,3 +89,17 @@ def to_domain_status(status: object) -> object:
     from persistence.enums import VideoStatus as S
 
     return to_domain(S, status)  # type: ignore[arg-type]
+
+
+@strawberry.input
+class UpdateProfileInput:
+    full_name: str | None = strawberry.UNSET
+    bio: str | None = strawberry.UNSET
+    avatar_url: str | None = strawberry.UNSET
+    website: str | None = strawberry.UNSET
+    location: str | None = strawberry.UNSET
+
+    def changes(self) -> dict[str, str | None]:
+        """Only the fields the client sent (null clears a field)."""
+        names = ("full_name", "bio", "avatar_url", "website", "location")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not strawberry.UNSET}

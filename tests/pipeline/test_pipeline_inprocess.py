@@ -68,3 +68,24 @@ async def test_bad_input_is_refused_and_nothing_is_stored(live_resources):
         page = await VideoRepository(s).page_for_user(owner.id, limit=10, after=None, status=None)
     assert page == []
     assert await live_resources.arq.queued_jobs(queue_name=live_resources.queue_name) == []
+
+
+@pytest.mark.slow
+async def test_offline_providers_are_logged_in_ai_generations(live_resources):
+    owner = await make_owner(live_resources)
+    r = await execute(live_resources, CREATE, {"input": {"title": "Bees", "prompt": "how bees make honey",
+                                                         "targetDurationSeconds": 10, "aspectRatio": "LANDSCAPE"}},
+                      principal_for(owner))
+    assert r.errors is None, r.errors
+    await drain(live_resources)
+    q = "{ aiGenerations(first: 50) { totalCount edges { node { type provider status costUsd video { title } } } } }"
+    r = await execute(live_resources, q, principal=principal_for(owner))
+    assert r.errors is None, r.errors
+    nodes = [e["node"] for e in r.data["aiGenerations"]["edges"]]
+    by_type = {(n["type"], n["provider"]) for n in nodes}
+    assert ("TEXT", "offline") in by_type and ("AUDIO", "piper") in by_type and ("IMAGE", "procedural") in by_type
+    assert all(n["status"] == "completed" and n["video"]["title"] == "Bees" for n in nodes)
+    assert r.data["aiGenerations"]["totalCount"] == len(nodes) >= 3
+    other = await make_owner(live_resources)
+    r = await execute(live_resources, q, principal=principal_for(other))
+    assert r.data["aiGenerations"]["totalCount"] == 0
