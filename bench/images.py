@@ -10,10 +10,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from providers.ai.base import ImageRequest  # noqa: E402
-from providers.ai.offline.procedural_images import render_png  # noqa: E402
+from providers.ai.base import ImageRequest
+from providers.ai.offline.procedural_images import render_png
 
 
 def timed(fn, n=7):

@@ -61,7 +61,9 @@ def _now() -> datetime:
 def normalise_username(username: str) -> str:
     username = username.strip()
     if not USERNAME_RE.fullmatch(username):
-        raise BadInput("Usernames have 3 to 50 characters: letters, digits, '_', '.' or '-'.", field="username")
+        raise BadInput(
+            "Usernames have 3 to 50 characters: letters, digits, '_', '.' or '-'.", field="username"
+        )
     return username
 
 
@@ -92,46 +94,79 @@ def _url(value: str | None, field: str) -> str | None:
 # ---------------------------------------------------------------- tokens
 
 
-async def _issue(session: AsyncSession, resources: Resources, user: User, client: Client,
-                 *, family_id: uuid.UUID | None = None, parent: uuid.UUID | None = None) -> AuthResult:
+async def _issue(
+    session: AsyncSession,
+    resources: Resources,
+    user: User,
+    client: Client,
+    *,
+    family_id: uuid.UUID | None = None,
+    parent: uuid.UUID | None = None,
+) -> AuthResult:
     settings = resources.settings
-    access, _ = tokens.encode(settings, sub=user.id, type=tokens.ACCESS, jti=uuid.uuid4().hex,
-                              lifetime=tokens.access_lifetime(settings))
+    access, _ = tokens.encode(
+        settings,
+        sub=user.id,
+        type=tokens.ACCESS,
+        jti=uuid.uuid4().hex,
+        lifetime=tokens.access_lifetime(settings),
+    )
     jti = uuid.uuid4()
     family = family_id or uuid.uuid4()
-    refresh, refresh_exp = tokens.encode(settings, sub=user.id, type=tokens.REFRESH, jti=str(jti),
-                                         lifetime=tokens.refresh_lifetime(settings))
-    AuthRepository(session).add(RefreshToken(
-        jti=jti, family_id=family, user_id=user.id, parent_jti=parent, expires_at=refresh_exp,
-        client_address=(client.address or None) and client.address[:64],  # type: ignore[index]
-        user_agent=(client.user_agent or None) and client.user_agent[:300],  # type: ignore[index]
-    ))
+    refresh, refresh_exp = tokens.encode(
+        settings, sub=user.id, type=tokens.REFRESH, jti=str(jti), lifetime=tokens.refresh_lifetime(settings)
+    )
+    AuthRepository(session).add(
+        RefreshToken(
+            jti=jti,
+            family_id=family,
+            user_id=user.id,
+            parent_jti=parent,
+            expires_at=refresh_exp,
+            client_address=(client.address or None) and client.address[:64],  # type: ignore[index]
+            user_agent=(client.user_agent or None) and client.user_agent[:300],  # type: ignore[index]
+        )
+    )
     await session.flush()
-    return AuthResult(access_token=access, refresh_token=refresh,
-                      expires_in=int(tokens.access_lifetime(settings).total_seconds()), user=user)
+    return AuthResult(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=int(tokens.access_lifetime(settings).total_seconds()),
+        user=user,
+    )
 
 
 def _family_revoker(resources: Resources, family_id: uuid.UUID, user_id: uuid.UUID, client: Client):  # type: ignore[no-untyped-def]
     async def run() -> None:
         async with resources.sessionmaker() as session, session.begin():
             await AuthRepository(session).revoke_family(family_id, _now())
-            audit.record(session, audit.TOKEN_REUSE, actor_id=None, target_type="User", target_id=user_id,
-                         address=client.address, family=str(family_id))
+            audit.record(
+                session,
+                audit.TOKEN_REUSE,
+                actor_id=None,
+                target_type="User",
+                target_id=user_id,
+                address=client.address,
+                family=str(family_id),
+            )
 
     return run
 
 
-async def _one_time_token(session: AsyncSession, resources: Resources, user: User, purpose: str,
-                          lifetime: timedelta, **extra: Any) -> str:
+async def _one_time_token(
+    session: AsyncSession, resources: Resources, user: User, purpose: str, lifetime: timedelta, **extra: Any
+) -> str:
     row = OneTimeToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, expires_at=_now() + lifetime)
     AuthRepository(session).add(row)
-    token, _ = tokens.encode(resources.settings, sub=user.id, type=purpose, jti=str(row.id), lifetime=lifetime,
-                             **extra)
+    token, _ = tokens.encode(
+        resources.settings, sub=user.id, type=purpose, jti=str(row.id), lifetime=lifetime, **extra
+    )
     return token
 
 
-async def _spend_one_time_token(session: AsyncSession, resources: Resources, token: str, purpose: str,
-                                field: str = "token") -> tuple[User, tokens.Claims]:
+async def _spend_one_time_token(
+    session: AsyncSession, resources: Resources, token: str, purpose: str, field: str = "token"
+) -> tuple[User, tokens.Claims]:
     try:
         claims = tokens.decode(resources.settings, token, purpose)
         token_id = uuid.UUID(claims.jti)
@@ -140,8 +175,13 @@ async def _spend_one_time_token(session: AsyncSession, resources: Resources, tok
     repo = AuthRepository(session)
     row = await repo.one_time_token(token_id, for_update=True)
     now = _now()
-    if (row is None or row.purpose != purpose or row.user_id != claims.sub or row.used_at is not None
-            or row.expires_at <= now):
+    if (
+        row is None
+        or row.purpose != purpose
+        or row.user_id != claims.sub
+        or row.used_at is not None
+        or row.expires_at <= now
+    ):
         raise BadInput(BAD_LINK, field=field)
     user = await UserRepository(session).get(row.user_id)
     if user is None or not user.is_active:
@@ -160,15 +200,28 @@ def _mail_after_commit(resources: Resources, hooks: Hooks, to: str, subject: str
 # ---------------------------------------------------------------- accounts
 
 
-async def _new_user(session: AsyncSession, username: str, email: str, password_hash: str, *,
-                    full_name: str | None, roles: tuple[Role, ...], email_verified: bool = False) -> User:
+async def _new_user(
+    session: AsyncSession,
+    username: str,
+    email: str,
+    password_hash: str,
+    *,
+    full_name: str | None,
+    roles: tuple[Role, ...],
+    email_verified: bool = False,
+) -> User:
     repo = UserRepository(session)
     if await repo.username_taken(username):
         raise Conflict("This username is taken.", field="username")
     if await repo.email_taken(email):
         raise Conflict("An account with this email exists already.", field="email")
-    user = User(username=username, email=email, password_hash=password_hash, full_name=full_name,
-                email_verified=email_verified)
+    user = User(
+        username=username,
+        email=email,
+        password_hash=password_hash,
+        full_name=full_name,
+        email_verified=email_verified,
+    )
     if not await repo.insert_unique(user):
         raise Conflict("This username or email is taken.", field="username")
     for role in roles:
@@ -177,17 +230,38 @@ async def _new_user(session: AsyncSession, username: str, email: str, password_h
     return user
 
 
-async def register(session: AsyncSession, resources: Resources, hooks: Hooks, *, username: str, email: str,
-                   password: str, full_name: str | None, client: Client) -> AuthResult:
+async def register(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    full_name: str | None,
+    client: Client,
+) -> AuthResult:
     username = normalise_username(username)
     email = normalise_email(email)
     full_name = _text(full_name, "fullName", 100)
     passwords.check_policy(password, username=username, email=email)
     await ratelimit.hit(resources, "register", client.address or "unknown", limit=20, window=3600)
-    user = await _new_user(session, username, email, passwords.hash_password(password, resources.settings),
-                           full_name=full_name, roles=(Role.CREATOR,))
-    audit.record(session, audit.REGISTER, actor_id=user.id, target_type="User", target_id=user.id,
-                 address=client.address)
+    user = await _new_user(
+        session,
+        username,
+        email,
+        passwords.hash_password(password, resources.settings),
+        full_name=full_name,
+        roles=(Role.CREATOR,),
+    )
+    audit.record(
+        session,
+        audit.REGISTER,
+        actor_id=user.id,
+        target_type="User",
+        target_id=user.id,
+        address=client.address,
+    )
     await _send_verification(session, resources, hooks, user)
     return await _issue(session, resources, user, client)
 
@@ -197,14 +271,22 @@ async def create_super_admin(session: AsyncSession, username: str, email: str, p
     username = normalise_username(username)
     email = normalise_email(email)
     passwords.check_policy(password, username=username, email=email)
-    user = await _new_user(session, username, email, passwords.hash_password(password), full_name=None,
-                           roles=(Role.SUPER_ADMIN,), email_verified=True)
+    user = await _new_user(
+        session,
+        username,
+        email,
+        passwords.hash_password(password),
+        full_name=None,
+        roles=(Role.SUPER_ADMIN,),
+        email_verified=True,
+    )
     audit.record(session, audit.ADMIN_CREATED, actor_id=None, target_type="User", target_id=user.id)
     return user
 
 
-async def login(session: AsyncSession, resources: Resources, hooks: Hooks, *, login: str, password: str,
-                client: Client) -> AuthResult:
+async def login(
+    session: AsyncSession, resources: Resources, hooks: Hooks, *, login: str, password: str, client: Client
+) -> AuthResult:
     settings = resources.settings
     login = login.strip()[:255]
     user = await UserRepository(session).by_login(login) if login else None
@@ -214,9 +296,17 @@ async def login(session: AsyncSession, resources: Resources, hooks: Hooks, *, lo
         await ratelimit.check_login(resources, account, client.address)
     except Throttled as exc:
         retry_after = exc.retry_after
-        hooks.regardless(lambda: audit.record_detached(
-            resources, audit.LOGIN_THROTTLED, actor_id=None, target_type="User" if target else None,
-            target_id=target, address=client.address, retry_after=retry_after))
+        hooks.regardless(
+            lambda: audit.record_detached(
+                resources,
+                audit.LOGIN_THROTTLED,
+                actor_id=None,
+                target_type="User" if target else None,
+                target_id=target,
+                address=client.address,
+                retry_after=retry_after,
+            )
+        )
         raise
     if user is None:
         passwords.burn_verify(password, settings)
@@ -225,22 +315,31 @@ async def login(session: AsyncSession, resources: Resources, hooks: Hooks, *, lo
         ok = passwords.verify_password(user.password_hash, password, settings) and user.is_active
     if not ok or user is None:
         await ratelimit.login_failed(resources, account, client.address)
-        hooks.regardless(lambda: audit.record_detached(
-            resources, audit.LOGIN_FAILED, actor_id=None, target_type="User" if target else None,
-            target_id=target, address=client.address,
-            reason="unknown_login" if target is None else "bad_password_or_inactive"))
+        hooks.regardless(
+            lambda: audit.record_detached(
+                resources,
+                audit.LOGIN_FAILED,
+                actor_id=None,
+                target_type="User" if target else None,
+                target_id=target,
+                address=client.address,
+                reason="unknown_login" if target is None else "bad_password_or_inactive",
+            )
+        )
         raise Unauthenticated(BAD_LOGIN)
     if passwords.needs_rehash(user.password_hash, settings):
         user.password_hash = passwords.hash_password(password, settings)
     user.last_login_at = _now()
     await ratelimit.login_succeeded(resources, account, client.address)
-    audit.record(session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id,
-                 address=client.address)
+    audit.record(
+        session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id, address=client.address
+    )
     return await _issue(session, resources, user, client)
 
 
-async def refresh(session: AsyncSession, resources: Resources, hooks: Hooks, *, refresh_token: str,
-                  client: Client) -> AuthResult:
+async def refresh(
+    session: AsyncSession, resources: Resources, hooks: Hooks, *, refresh_token: str, client: Client
+) -> AuthResult:
     """Rotate: spend this refresh token and issue a new pair in the same family. A spent token
     presented again means it was stolen (or replayed): the whole family is revoked."""
     claims = tokens.decode(resources.settings, refresh_token, tokens.REFRESH)
@@ -265,8 +364,14 @@ async def refresh(session: AsyncSession, resources: Resources, hooks: Hooks, *, 
     return await _issue(session, resources, user, client, family_id=row.family_id, parent=row.jti)
 
 
-async def logout(session: AsyncSession, resources: Resources, principal: Principal, *,
-                 refresh_token: str | None, client: Client) -> bool:
+async def logout(
+    session: AsyncSession,
+    resources: Resources,
+    principal: Principal,
+    *,
+    refresh_token: str | None,
+    client: Client,
+) -> bool:
     """Revoke this request's access token (until it expires) and, when given, the refresh
     token's whole family (its session)."""
     user_id = principal.require_user()
@@ -284,8 +389,16 @@ async def logout(session: AsyncSession, resources: Resources, principal: Princip
         if row is not None and row.user_id == user_id:
             family = row.family_id
             await repo.revoke_family(row.family_id, _now())
-    audit.record(session, audit.LOGOUT, actor_id=user_id, target_type="User", target_id=user_id,
-                 address=client.address, jti=principal.token_jti, family=str(family) if family else None)
+    audit.record(
+        session,
+        audit.LOGOUT,
+        actor_id=user_id,
+        target_type="User",
+        target_id=user_id,
+        address=client.address,
+        jti=principal.token_jti,
+        family=str(family) if family else None,
+    )
     return True
 
 
@@ -307,8 +420,9 @@ async def update_profile(session: AsyncSession, principal: Principal, changes: d
     return user
 
 
-async def _set_password(session: AsyncSession, resources: Resources, hooks: Hooks, user: User,
-                        new_password: str, field: str) -> None:
+async def _set_password(
+    session: AsyncSession, resources: Resources, hooks: Hooks, user: User, new_password: str, field: str
+) -> None:
     passwords.check_policy(new_password, username=user.username, email=user.email, field=field)
     now = _now()
     user.password_hash = passwords.hash_password(new_password, resources.settings)
@@ -318,8 +432,16 @@ async def _set_password(session: AsyncSession, resources: Resources, hooks: Hook
     forget_after_commit(resources, hooks, user.id)
 
 
-async def change_password(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal, *,
-                          current_password: str, new_password: str, client: Client) -> AuthResult:
+async def change_password(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    client: Client,
+) -> AuthResult:
     """Every existing session ends (tokens issued before now are refused); a fresh pair is returned."""
     user_id = principal.require_user()
     if principal.api_key_id is not None:
@@ -331,8 +453,14 @@ async def change_password(session: AsyncSession, resources: Resources, hooks: Ho
     if not passwords.verify_password(user.password_hash, current_password, resources.settings):
         raise BadInput("The current password is wrong.", field="currentPassword")
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
-    audit.record(session, audit.PASSWORD_CHANGED, actor_id=user.id, target_type="User", target_id=user.id,
-                 address=client.address)
+    audit.record(
+        session,
+        audit.PASSWORD_CHANGED,
+        actor_id=user.id,
+        target_type="User",
+        target_id=user.id,
+        address=client.address,
+    )
     return await _issue(session, resources, user, client)
 
 
@@ -340,16 +468,20 @@ async def change_password(session: AsyncSession, resources: Resources, hooks: Ho
 
 
 async def _send_verification(session: AsyncSession, resources: Resources, hooks: Hooks, user: User) -> None:
-    token = await _one_time_token(session, resources, user, tokens.VERIFY_EMAIL, VERIFY_EMAIL_LIFETIME,
-                                  email=user.email)
+    token = await _one_time_token(
+        session, resources, user, tokens.VERIFY_EMAIL, VERIFY_EMAIL_LIFETIME, email=user.email
+    )
     link = f"{resources.settings.public_base_url.rstrip('/')}/verify-email?token={token}"
-    body = (f"Hello {user.username},\n\nConfirm your email address for Auto Video:\n\n{link}\n\n"
-            f"Or use this code with the verifyEmail mutation:\n\n{token}\n\nThe link expires in 24 hours.\n")
+    body = (
+        f"Hello {user.username},\n\nConfirm your email address for Auto Video:\n\n{link}\n\n"
+        f"Or use this code with the verifyEmail mutation:\n\n{token}\n\nThe link expires in 24 hours.\n"
+    )
     _mail_after_commit(resources, hooks, user.email, "Confirm your email address", body)
 
 
-async def request_email_verification(session: AsyncSession, resources: Resources, hooks: Hooks,
-                                     principal: Principal) -> bool:
+async def request_email_verification(
+    session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal
+) -> bool:
     user_id = principal.require_user()
     user = await UserRepository(session).get(user_id)
     if user is None:
@@ -366,13 +498,20 @@ async def verify_email(session: AsyncSession, resources: Resources, *, token: st
     if claims.extra.get("email") != user.email:
         raise BadInput(BAD_LINK, field="token")
     user.email_verified = True
-    audit.record(session, audit.EMAIL_VERIFIED, actor_id=user.id, target_type="User", target_id=user.id,
-                 address=client.address)
+    audit.record(
+        session,
+        audit.EMAIL_VERIFIED,
+        actor_id=user.id,
+        target_type="User",
+        target_id=user.id,
+        address=client.address,
+    )
     return True
 
 
-async def request_password_reset(session: AsyncSession, resources: Resources, hooks: Hooks, *, email: str,
-                                 client: Client) -> bool:
+async def request_password_reset(
+    session: AsyncSession, resources: Resources, hooks: Hooks, *, email: str, client: Client
+) -> bool:
     """Always True, whether or not an account has this email (no account enumeration)."""
     await ratelimit.hit(resources, "reset-ip", client.address or "unknown", limit=30, window=3600)
     try:
@@ -388,23 +527,44 @@ async def request_password_reset(session: AsyncSession, resources: Resources, ho
         return True
     token = await _one_time_token(session, resources, user, tokens.RESET_PASSWORD, RESET_PASSWORD_LIFETIME)
     link = f"{resources.settings.public_base_url.rstrip('/')}/reset-password?token={token}"
-    body = (f"Hello {user.username},\n\nSomeone asked to reset your Auto Video password. If it was you:\n\n"
-            f"{link}\n\nOr use this code with the resetPassword mutation:\n\n{token}\n\n"
-            "The link expires in one hour. If it was not you, ignore this message.\n")
+    body = (
+        f"Hello {user.username},\n\nSomeone asked to reset your Auto Video password. If it was you:\n\n"
+        f"{link}\n\nOr use this code with the resetPassword mutation:\n\n{token}\n\n"
+        "The link expires in one hour. If it was not you, ignore this message.\n"
+    )
     _mail_after_commit(resources, hooks, user.email, "Reset your password", body)
-    audit.record(session, audit.PASSWORD_RESET_REQUESTED, actor_id=None, target_type="User", target_id=user.id,
-                 address=client.address)
+    audit.record(
+        session,
+        audit.PASSWORD_RESET_REQUESTED,
+        actor_id=None,
+        target_type="User",
+        target_id=user.id,
+        address=client.address,
+    )
     return True
 
 
-async def reset_password(session: AsyncSession, resources: Resources, hooks: Hooks, *, token: str,
-                         new_password: str, client: Client) -> bool:
+async def reset_password(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    *,
+    token: str,
+    new_password: str,
+    client: Client,
+) -> bool:
     """Sets the password and ends every session of the account (all refresh families)."""
     user, _ = await _spend_one_time_token(session, resources, token, tokens.RESET_PASSWORD)
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
     now = _now()
     await AuthRepository(session).spend_one_time_tokens(user.id, tokens.RESET_PASSWORD, now)
     user.email_verified = True
-    audit.record(session, audit.PASSWORD_RESET, actor_id=user.id, target_type="User", target_id=user.id,
-                 address=client.address)
+    audit.record(
+        session,
+        audit.PASSWORD_RESET,
+        actor_id=user.id,
+        target_type="User",
+        target_id=user.id,
+        address=client.address,
+    )
     return True

@@ -49,8 +49,16 @@ def _guard_role(principal: Principal, role: Role) -> None:
         raise Forbidden("Only a super admin can grant or revoke administrator roles.")
 
 
-async def set_active(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal,
-                     user_id: uuid.UUID, active: bool, *, address: str | None) -> User:
+async def set_active(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    user_id: uuid.UUID,
+    active: bool,
+    *,
+    address: str | None,
+) -> User:
     """Deactivating ends every session at once: refresh families are revoked and access tokens
     stop authenticating as soon as the change commits."""
     actor, user = await _target(session, principal, user_id)
@@ -60,15 +68,30 @@ async def set_active(session: AsyncSession, resources: Resources, hooks: Hooks, 
         user.is_active = active
         if not active:
             await AuthRepository(session).revoke_all_for_user(user_id, _now())
-        audit.record(session, audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED, actor_id=actor,
-                     target_type="User", target_id=user_id, address=address)
+        audit.record(
+            session,
+            audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,
+            actor_id=actor,
+            target_type="User",
+            target_id=user_id,
+            address=address,
+        )
         await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return user
 
 
-async def grant_role(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal,
-                     user_id: uuid.UUID, role: Role, expires_at: datetime | None, *, address: str | None) -> User:
+async def grant_role(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    user_id: uuid.UUID,
+    role: Role,
+    expires_at: datetime | None,
+    *,
+    address: str | None,
+) -> User:
     actor, user = await _target(session, principal, user_id)
     _guard_role(principal, role)
     if expires_at is not None and expires_at.tzinfo is None:
@@ -81,15 +104,31 @@ async def grant_role(session: AsyncSession, resources: Resources, hooks: Hooks, 
         repo.add_role(UserRole(user_id=user_id, role=role, granted_by=actor, expires_at=expires_at))
     else:
         row.expires_at, row.granted_by, row.granted_at = expires_at, actor, _now()
-    audit.record(session, audit.ROLE_GRANTED, actor_id=actor, target_type="User", target_id=user_id,
-                 address=address, role=role.name, expires_at=expires_at.isoformat() if expires_at else None)
+    audit.record(
+        session,
+        audit.ROLE_GRANTED,
+        actor_id=actor,
+        target_type="User",
+        target_id=user_id,
+        address=address,
+        role=role.name,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
     await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return user
 
 
-async def revoke_role(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal,
-                      user_id: uuid.UUID, role: Role, *, address: str | None) -> User:
+async def revoke_role(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    user_id: uuid.UUID,
+    role: Role,
+    *,
+    address: str | None,
+) -> User:
     actor, user = await _target(session, principal, user_id)
     _guard_role(principal, role)
     if actor == user_id and role in PRIVILEGED:
@@ -98,16 +137,31 @@ async def revoke_role(session: AsyncSession, resources: Resources, hooks: Hooks,
     row = await repo.role(user_id, role)
     if row is not None:
         await repo.delete_role(row)
-        audit.record(session, audit.ROLE_REVOKED, actor_id=actor, target_type="User", target_id=user_id,
-                     address=address, role=role.name)
+        audit.record(
+            session,
+            audit.ROLE_REVOKED,
+            actor_id=actor,
+            target_type="User",
+            target_id=user_id,
+            address=address,
+            role=role.name,
+        )
         await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return user
 
 
-async def set_subscription(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal,
-                           user_id: uuid.UUID, plan: str, ends_at: datetime | None, *,
-                           address: str | None) -> UserSubscription:
+async def set_subscription(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    user_id: uuid.UUID,
+    plan: str,
+    ends_at: datetime | None,
+    *,
+    address: str | None,
+) -> UserSubscription:
     """Start `plan` now (ending any active subscription) and grant its role until `ends_at`;
     a permanent grant of that role is left permanent. Quotas follow from domain.plans.PLANS."""
     actor, _ = await _target(session, principal, user_id)
@@ -120,8 +174,14 @@ async def set_subscription(session: AsyncSession, resources: Resources, hooks: H
     while (current := await repo.active_subscription(user_id)) is not None:
         current.status, current.end_date = SubscriptionStatus.CANCELLED, now
         await session.flush()
-    sub = UserSubscription(user_id=user_id, plan=plan, status=SubscriptionStatus.ACTIVE, start_date=now,
-                           end_date=ends_at, auto_renew=ends_at is None)
+    sub = UserSubscription(
+        user_id=user_id,
+        plan=plan,
+        status=SubscriptionStatus.ACTIVE,
+        start_date=now,
+        end_date=ends_at,
+        auto_renew=ends_at is None,
+    )
     repo.add_subscription(sub)
     role = PLANS[plan].role
     row = await repo.role(user_id, role)
@@ -129,15 +189,30 @@ async def set_subscription(session: AsyncSession, resources: Resources, hooks: H
         repo.add_role(UserRole(user_id=user_id, role=role, granted_by=actor, expires_at=ends_at))
     elif row.expires_at is not None:
         row.expires_at = ends_at
-    audit.record(session, audit.SUBSCRIPTION_SET, actor_id=actor, target_type="User", target_id=user_id,
-                 address=address, plan=plan, ends_at=ends_at.isoformat() if ends_at else None)
+    audit.record(
+        session,
+        audit.SUBSCRIPTION_SET,
+        actor_id=actor,
+        target_type="User",
+        target_id=user_id,
+        address=address,
+        plan=plan,
+        ends_at=ends_at.isoformat() if ends_at else None,
+    )
     await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return sub
 
 
-async def cancel_subscription(session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal,
-                              user_id: uuid.UUID, *, address: str | None) -> bool:
+async def cancel_subscription(
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    address: str | None,
+) -> bool:
     """End the active subscription now; a time-limited grant of its role ends with it."""
     actor, _ = await _target(session, principal, user_id)
     repo = UserRepository(session)
@@ -151,14 +226,23 @@ async def cancel_subscription(session: AsyncSession, resources: Resources, hooks
         row = await repo.role(user_id, plan.role)
         if row is not None and row.expires_at is not None:
             await repo.delete_role(row)
-    audit.record(session, audit.SUBSCRIPTION_CANCELLED, actor_id=actor, target_type="User", target_id=user_id,
-                 address=address, plan=current.plan)
+    audit.record(
+        session,
+        audit.SUBSCRIPTION_CANCELLED,
+        actor_id=actor,
+        target_type="User",
+        target_id=user_id,
+        address=address,
+        plan=current.plan,
+    )
     await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return True
 
 
-async def active_subscription(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> UserSubscription | None:
+async def active_subscription(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID
+) -> UserSubscription | None:
     if not principal.owns_or_can(user_id, Permission.ADMIN_USER_MANAGE):
         return None
     return await UserRepository(session).active_subscription(user_id)

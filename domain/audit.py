@@ -47,14 +47,27 @@ def _inet(address: str | None) -> str | None:
         return None
 
 
-def event(action: str, *, actor_id: uuid.UUID | None, target_type: str | None = None,
-          target_id: object | None = None, address: str | None = None, message: str | None = None,
-          **detail: Any) -> AuditEvent:
+def event(
+    action: str,
+    *,
+    actor_id: uuid.UUID | None,
+    target_type: str | None = None,
+    target_id: object | None = None,
+    address: str | None = None,
+    message: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
     if address and _inet(address) is None:
         detail["client"] = address[:64]
-    return AuditEvent(action=action, actor_id=actor_id, target_type=target_type,
-                      target_id=str(target_id) if target_id is not None else None,
-                      client_address=_inet(address), detail=detail, message=message)
+    return AuditEvent(
+        action=action,
+        actor_id=actor_id,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        client_address=_inet(address),
+        detail=detail,
+        message=message,
+    )
 
 
 def record(session: AsyncSession, action: str, **kw: Any) -> None:

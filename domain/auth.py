@@ -86,12 +86,20 @@ async def load_auth_state(resources: Resources, user_id: uuid.UUID) -> AuthState
         state = None
         if user is not None:
             changed = user.password_changed_at.timestamp() if user.password_changed_at else None
-            state = AuthState(user.is_active, changed,
-                              [(r.role, r.expires_at.timestamp() if r.expires_at else None) for r in rows])
-    payload = None if state is None else {
-        "active": state.active, "changed": state.password_changed_at,
-        "roles": [[r.value, e] for r, e in state.roles],
-    }
+            state = AuthState(
+                user.is_active,
+                changed,
+                [(r.role, r.expires_at.timestamp() if r.expires_at else None) for r in rows],
+            )
+    payload = (
+        None
+        if state is None
+        else {
+            "active": state.active,
+            "changed": state.password_changed_at,
+            "roles": [[r.value, e] for r, e in state.roles],
+        }
+    )
     await resources.redis.set(key, json.dumps(payload), ex=AUTH_STATE_TTL_SECONDS)
     return state
 
@@ -110,7 +118,11 @@ def forget_after_commit(resources: Resources, hooks: Hooks, user_id: uuid.UUID) 
 
 async def revoke_jti(resources: Resources, jti: str, expires_at: datetime | None) -> None:
     """Refuse this access token until it would have expired anyway."""
-    ttl = int(((expires_at or datetime.now(UTC)) - datetime.now(UTC)).total_seconds()) + tokens.LEEWAY_SECONDS + 1
+    ttl = (
+        int(((expires_at or datetime.now(UTC)) - datetime.now(UTC)).total_seconds())
+        + tokens.LEEWAY_SECONDS
+        + 1
+    )
     await resources.redis.set(_revoked_key(resources, jti), "1", ex=max(ttl, 1))
 
 
@@ -118,7 +130,9 @@ async def is_revoked(resources: Resources, jti: str) -> bool:
     return bool(await resources.redis.exists(_revoked_key(resources, jti)))
 
 
-async def authenticate_http(resources: Resources, headers: Mapping[str, str], address: str | None) -> Principal:
+async def authenticate_http(
+    resources: Resources, headers: Mapping[str, str], address: str | None
+) -> Principal:
     api_key = headers.get("x-api-key")
     if api_key:
         from domain.partner import authenticate_api_key
@@ -138,16 +152,23 @@ async def authenticate_bearer(resources: Resources, value: str, address: str | N
     if await is_revoked(resources, claims.jti):
         raise Unauthenticated("The token has been revoked.")
     roles = await current_roles(resources, claims.sub, issued_at=claims.issued_at)
-    return Principal.for_user(claims.sub, roles, token_jti=claims.jti, token_expires_at=claims.expires_at,
-                              client_address=address)
+    return Principal.for_user(
+        claims.sub, roles, token_jti=claims.jti, token_expires_at=claims.expires_at, client_address=address
+    )
 
 
-async def current_roles(resources: Resources, user_id: uuid.UUID, *, issued_at: float | None = None) -> frozenset[Role]:
+async def current_roles(
+    resources: Resources, user_id: uuid.UUID, *, issued_at: float | None = None
+) -> frozenset[Role]:
     """The user's roles now; UNAUTHENTICATED when the account is gone, inactive, or the
     credential predates its last password change."""
     state = await load_auth_state(resources, user_id)
     if state is None or not state.active:
         raise Unauthenticated("The token is not valid.")
-    if issued_at is not None and state.password_changed_at is not None and issued_at < state.password_changed_at:
+    if (
+        issued_at is not None
+        and state.password_changed_at is not None
+        and issued_at < state.password_changed_at
+    ):
         raise Unauthenticated("The token is no longer valid; sign in again.")
     return state.current_roles(datetime.now(UTC).timestamp())

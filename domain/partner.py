@@ -32,8 +32,14 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(session: AsyncSession, principal: Principal, name: str, expires_at: datetime | None,
-                         *, address: str | None) -> tuple[ApiKey, str]:
+async def create_api_key(
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    expires_at: datetime | None,
+    *,
+    address: str | None,
+) -> tuple[ApiKey, str]:
     """The new key's row and the key itself (never retrievable again)."""
     user_id = principal.require(Permission.USER_UPDATE)
     if principal.api_key_id is not None:
@@ -48,11 +54,19 @@ async def create_api_key(session: AsyncSession, principal: Principal, name: str,
         raise BadInput(f"At most {MAX_LIVE_KEYS} live keys; revoke one first.")
     prefix = secrets.token_hex(6)
     key = f"av_{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiKey(id=uuid.uuid4(), user_id=user_id, name=name, prefix=prefix, key_hash=_hash(key),
-                 expires_at=expires_at)
+    row = ApiKey(
+        id=uuid.uuid4(), user_id=user_id, name=name, prefix=prefix, key_hash=_hash(key), expires_at=expires_at
+    )
     repo.add(row)
-    audit.record(session, audit.API_KEY_CREATED, actor_id=user_id, target_type="ApiKey", target_id=row.id,
-                 address=address, prefix=prefix)
+    audit.record(
+        session,
+        audit.API_KEY_CREATED,
+        actor_id=user_id,
+        target_type="ApiKey",
+        target_id=row.id,
+        address=address,
+        prefix=prefix,
+    )
     await session.flush()
     await session.refresh(row)
     return row, key
@@ -63,16 +77,24 @@ async def list_api_keys(session: AsyncSession, principal: Principal) -> list[Api
     return await PartnerRepository(session).api_keys_of(user_id)
 
 
-async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID,
-                         *, address: str | None) -> bool:
+async def revoke_api_key(
+    session: AsyncSession, principal: Principal, key_id: uuid.UUID, *, address: str | None
+) -> bool:
     user_id = principal.require(Permission.USER_UPDATE)
     row = await PartnerRepository(session).api_key(key_id)
     if row is None or not principal.owns_or_can(row.user_id, Permission.ADMIN_USER_MANAGE):
         raise NotFound("No such API key.")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
-        audit.record(session, audit.API_KEY_REVOKED, actor_id=user_id, target_type="ApiKey", target_id=row.id,
-                     address=address, owner=str(row.user_id))
+        audit.record(
+            session,
+            audit.API_KEY_REVOKED,
+            actor_id=user_id,
+            target_type="ApiKey",
+            target_id=row.id,
+            address=address,
+            owner=str(row.user_id),
+        )
         await session.flush()
     return True
 
@@ -84,8 +106,12 @@ async def authenticate_api_key(resources: Resources, key: str, address: str | No
     now = datetime.now(UTC)
     async with resources.sessionmaker() as session:
         row = await PartnerRepository(session).api_key_by_prefix(match.group(1))
-        if (row is None or not hmac.compare_digest(row.key_hash, _hash(key.strip()))
-                or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now)):
+        if (
+            row is None
+            or not hmac.compare_digest(row.key_hash, _hash(key.strip()))
+            or row.revoked_at is not None
+            or (row.expires_at is not None and row.expires_at <= now)
+        ):
             raise Unauthenticated("The API key is not valid.")
         user_id, key_id = row.user_id, row.id
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

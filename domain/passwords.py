@@ -19,15 +19,16 @@ MAX_LENGTH = 256
 """Long enough for passphrases; bounded so hashing cannot be used to burn CPU."""
 
 # RFC 9106 "low memory" profile (argon2-cffi's defaults): t=3, m=64 MiB, p=4.
-STRONG = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+STRONG = (3, 65536, 4)  # time_cost, memory_cost (KiB), parallelism
 # Only when AUTOVIDEO_ENVIRONMENT=test: the same algorithm, cheap enough for hundreds of logins.
-TEST = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+TEST = (1, 1024, 1)
 
 
 @cache
 def _hasher(profile: str) -> PasswordHasher:
-    params = TEST if profile == "test" else STRONG
-    return PasswordHasher(type=Type.ID, hash_len=32, salt_len=16, **params)
+    time_cost, memory_cost, parallelism = TEST if profile == "test" else STRONG
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, hash_len=32,
+                          salt_len=16, type=Type.ID)
 
 
 def hasher(settings: Settings | None = None) -> PasswordHasher:
@@ -41,8 +42,9 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def check_policy(password: str, *, username: str | None = None, email: str | None = None,
-                 field: str = "password") -> None:
+def check_policy(
+    password: str, *, username: str | None = None, email: str | None = None, field: str = "password"
+) -> None:
     if len(password) < MIN_LENGTH:
         raise BadInput(f"The password must have at least {MIN_LENGTH} characters.", field=field)
     if len(password) > MAX_LENGTH:

@@ -38,7 +38,9 @@ def _restricted(resources: Resources, principal: Principal) -> bool:
     return resources.settings.persisted_queries_only and principal.api_key_id is not None
 
 
-async def resolve(resources: Resources, principal: Principal, persisted: Any, query: str | None) -> str | None:
+async def resolve(
+    resources: Resources, principal: Principal, persisted: Any, query: str | None
+) -> str | None:
     """The document to run. `persisted` is extensions.persistedQuery (None when absent)."""
     if persisted is None:
         if _restricted(resources, principal):
@@ -65,14 +67,27 @@ async def resolve(resources: Resources, principal: Principal, persisted: Any, qu
         return query if query is not None else stored.document if stored is not None else None
 
 
-async def allowlist(session: AsyncSession, principal: Principal, document: str, operation_name: str | None,
-                    *, address: str | None) -> str:
+async def allowlist(
+    session: AsyncSession,
+    principal: Principal,
+    document: str,
+    operation_name: str | None,
+    *,
+    address: str | None,
+) -> str:
     """Register a document partners may run; returns its SHA-256."""
     actor = principal.require(Permission.ADMIN_SYSTEM_CONFIG)
     if not document.strip() or len(document) > MAX_DOCUMENT_CHARS:
         raise BadInput("The document is empty or too long.", field="document")
     digest = sha256_of(document)
     await PartnerRepository(session).save_document(digest, document, operation_name, allowlisted=True)
-    audit.record(session, audit.DOCUMENT_ALLOWLISTED, actor_id=actor, target_type="PersistedDocument",
-                 target_id=digest[:64], address=address, operation=operation_name)
+    audit.record(
+        session,
+        audit.DOCUMENT_ALLOWLISTED,
+        actor_id=actor,
+        target_type="PersistedDocument",
+        target_id=digest[:64],
+        address=address,
+        operation=operation_name,
+    )
     return digest

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from persistence.enums import GenerationType, QuotaPeriod, Role
 
 D, M = QuotaPeriod.DAILY, QuotaPeriod.MONTHLY
-T, I, A = GenerationType.TEXT, GenerationType.IMAGE, GenerationType.AUDIO
+T, IMG, A = GenerationType.TEXT, GenerationType.IMAGE, GenerationType.AUDIO
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,15 @@ class Plan:
 
 
 PLANS: dict[str, Plan] = {
-    "free": Plan("free", Role.CREATOR, {T: {D: 50, M: 500}, I: {D: 20, M: 200}, A: {D: 20, M: 200}}),
-    "premium": Plan("premium", Role.PREMIUM, {T: {D: 500, M: 10_000}, I: {D: 200, M: 4_000}, A: {D: 200, M: 4_000}}),
-    "business": Plan("business", Role.PREMIUM,
-                      {T: {D: 2_000, M: 50_000}, I: {D: 1_000, M: 20_000}, A: {D: 1_000, M: 20_000}}),
+    "free": Plan("free", Role.CREATOR, {T: {D: 50, M: 500}, IMG: {D: 20, M: 200}, A: {D: 20, M: 200}}),
+    "premium": Plan(
+        "premium", Role.PREMIUM, {T: {D: 500, M: 10_000}, IMG: {D: 200, M: 4_000}, A: {D: 200, M: 4_000}}
+    ),
+    "business": Plan(
+        "business",
+        Role.PREMIUM,
+        {T: {D: 2_000, M: 50_000}, IMG: {D: 1_000, M: 20_000}, A: {D: 1_000, M: 20_000}},
+    ),
 }
 DEFAULT_PLAN = "free"
 

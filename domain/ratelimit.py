@@ -60,12 +60,17 @@ async def check_login(resources: Resources, account: str, address: str | None) -
     for key, limit in keys:
         count = int(await r.get(key) or 0)
         if count >= limit:
-            raise Throttled("Too many failed sign-in attempts; try again later.",
-                            retry_after=max(int(await r.ttl(key)), 1))
+            raise Throttled(
+                "Too many failed sign-in attempts; try again later.",
+                retry_after=max(int(await r.ttl(key)), 1),
+            )
     lock = resources.key("rl", "login", "lock", acct)
     ttl = await r.pttl(lock)
-    if ttl and ttl > 0 and not await r.sismember(resources.key("rl", "login", "known", acct), addr):
-        raise Throttled("Too many failed sign-in attempts; try again later.", retry_after=max(1, -(-ttl // 1000)))
+    known = resources.key("rl", "login", "known", acct)
+    if ttl and ttl > 0 and not await r.sismember(known, addr):  # type: ignore[misc]
+        raise Throttled(
+            "Too many failed sign-in attempts; try again later.", retry_after=max(1, -(-ttl // 1000))
+        )
 
 
 async def login_failed(resources: Resources, account: str, address: str | None) -> None:
@@ -88,9 +93,11 @@ async def login_succeeded(resources: Resources, account: str, address: str | Non
     r, acct, addr = resources.redis, _id(account), _addr(address)
     known = resources.key("rl", "login", "known", acct)
     async with r.pipeline(transaction=True) as pipe:
-        pipe.delete(resources.key("rl", "login", "acct-ip", acct, addr),
-                    resources.key("rl", "login", "acct", acct),
-                    resources.key("rl", "login", "lock", acct))
+        pipe.delete(
+            resources.key("rl", "login", "acct-ip", acct, addr),
+            resources.key("rl", "login", "acct", acct),
+            resources.key("rl", "login", "lock", acct),
+        )
         pipe.sadd(known, addr)
         pipe.expire(known, KNOWN_ADDRESS_SECONDS)
         await pipe.execute()

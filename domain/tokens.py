@@ -54,8 +54,16 @@ def _verifying_key(settings: Settings) -> Any:
     return settings.jwt_public_key
 
 
-def encode(settings: Settings, *, sub: uuid.UUID, type: str, jti: str, lifetime: timedelta,
-           now: datetime | None = None, **extra: Any) -> tuple[str, datetime]:
+def encode(
+    settings: Settings,
+    *,
+    sub: uuid.UUID,
+    type: str,
+    jti: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+    **extra: Any,
+) -> tuple[str, datetime]:
     """A signed token and its expiry. `iat` keeps sub-second precision, so a token issued
     after a password change is never mistaken for one issued before it."""
     now = now or datetime.now(UTC)
@@ -98,8 +106,14 @@ def decode(settings: Settings, token: str, expected_type: str, *, verify_exp: bo
     except (TypeError, ValueError):
         raise Unauthenticated("The token is not valid.") from None
     extra = {k: v for k, v in payload.items() if k not in REQUIRED}
-    return Claims(sub=sub, jti=str(payload["jti"]), type=expected_type, issued_at=iat,
-                  expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC), extra=extra)
+    return Claims(
+        sub=sub,
+        jti=str(payload["jti"]),
+        type=expected_type,
+        issued_at=iat,
+        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        extra=extra,
+    )
 
 
 def access_lifetime(settings: Settings) -> timedelta:

@@ -110,6 +110,7 @@ class AuthRepository:
         """Every outstanding token of this purpose for the user becomes used."""
         await self.session.execute(
             update(OneTimeToken)
-            .where(OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose, OneTimeToken.used_at.is_(None))
+            .where(OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose)
+            .where(OneTimeToken.used_at.is_(None))
             .values(used_at=at)
         )

@@ -58,7 +58,8 @@ class PartnerRepository:
         return list((await self.session.scalars(stmt)).all())
 
     async def count_live_api_keys(self, user_id: uuid.UUID) -> int:
-        stmt = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        stmt = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)
+        stmt = stmt.where(ApiKey.revoked_at.is_(None))
         return int(await self.session.scalar(stmt) or 0)
 
     async def save_document(self, sha256: str, document: str, operation_name: str | None,

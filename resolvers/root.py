@@ -5,21 +5,37 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 
+from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
+from resolvers import auth as auth_resolvers
+from resolvers import partner as partner_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.errors import ErrorCodes
 from schema.permissions import RequiresPermissionDirective
+from schema.persisted_queries import PersistedQueries
 from schema.unit_of_work import UnitOfWork
 
 
 @strawberry.type
-class Query(user_resolvers.UserQuery, video_resolvers.VideoQuery, ai_resolvers.AIQuery):
+class Query(
+    user_resolvers.UserQuery,
+    video_resolvers.VideoQuery,
+    ai_resolvers.AIQuery,
+    admin_resolvers.AdminQuery,
+    partner_resolvers.PartnerQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(video_resolvers.VideoMutation):
+class Mutation(
+    auth_resolvers.AuthMutation,
+    user_resolvers.UserMutation,
+    video_resolvers.VideoMutation,
+    admin_resolvers.AdminMutation,
+    partner_resolvers.PartnerMutation,
+):
     pass
 
 
@@ -34,6 +50,7 @@ def build_schema(max_depth: int = 12, max_tokens: int = 2000) -> strawberry.Sche
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            PersistedQueries,  # first: it may refuse the request before anything else starts
             ErrorCodes,
             UnitOfWork,
             lambda: QueryDepthLimiter(max_depth=max_depth),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from domain import accounts
 from domain import user as user_domain
+from domain.permissions import Permission as P
 from schema.context import Info
 from schema.node import Node, from_global_id
-from schema.user import User
+from schema.permissions import requires
+from schema.user import UpdateProfileInput, User
 
 
 @strawberry.type
@@ -23,3 +26,11 @@ class UserQuery:
 
         type_name, raw = from_global_id(id)
         return await resolve_node(info, type_name, raw)
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(extensions=requires(P.USER_UPDATE))
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        ctx = info.context
+        return User.from_model(await accounts.update_profile(ctx.session, ctx.principal, input.changes()))

@@ -26,6 +26,12 @@ class GraphQLView(GraphQL):
         super().__init__(schema, **kw)
         self._resources = resources_getter
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # An APQ GET (extensions, no query) is an operation, not a visit to GraphiQL.
+        if request.query_params.get("extensions"):
+            return False
+        return bool(super().should_render_graphql_ide(request))
+
     @property
     def resources(self) -> Resources:
         return self._resources()  # type: ignore[no-any-return]

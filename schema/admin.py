@@ -28,9 +28,12 @@ class AuditEvent:
     @classmethod
     def from_model(cls, row: AuditRow) -> AuditEvent:
         return cls(
-            id=strawberry.ID(str(row.id)), at=row.at, action=row.action,
+            id=strawberry.ID(str(row.id)),
+            at=row.at,
+            action=row.action,
             actor_id=to_global_id("User", row.actor_id) if row.actor_id else None,
-            target_type=row.target_type, target_id=row.target_id,
+            target_type=row.target_type,
+            target_id=row.target_id,
             client_address=str(row.client_address) if row.client_address is not None else None,
             detail=json.dumps(row.detail or {}, sort_keys=True),
         )
@@ -48,5 +51,11 @@ class UserSubscription:
     @classmethod
     def from_model(cls, row: SubscriptionRow) -> UserSubscription:
         role = PLANS[row.plan].role
-        return cls(plan=row.plan, status=row.status.value, role=Role[role.name],  # type: ignore[index]
-                   start_date=row.start_date, end_date=row.end_date, auto_renew=row.auto_renew)
+        return cls(
+            plan=row.plan,
+            status=row.status.value,
+            role=Role[role.name],  # type: ignore[index]
+            start_date=row.start_date,
+            end_date=row.end_date,
+            auto_renew=row.auto_renew,
+        )

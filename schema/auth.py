@@ -22,8 +22,13 @@ class AuthPayload:
 
     @classmethod
     def from_model(cls, result: AuthResult) -> AuthPayload:
-        return cls(access_token=result.access_token, refresh_token=result.refresh_token,
-                   token_type=result.token_type, expires_in=result.expires_in, user=User.from_model(result.user))
+        return cls(
+            access_token=result.access_token,
+            refresh_token=result.refresh_token,
+            token_type=result.token_type,
+            expires_in=result.expires_in,
+            user=User.from_model(result.user),
+        )
 
 
 @strawberry.input

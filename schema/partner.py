@@ -22,8 +22,15 @@ class ApiKey:
 
     @classmethod
     def from_model(cls, row: ApiKeyRow) -> ApiKey:
-        return cls(id=to_global_id("ApiKey", row.id), name=row.name, prefix=row.prefix, created_at=row.created_at,
-                   last_used_at=row.last_used_at, expires_at=row.expires_at, revoked_at=row.revoked_at)
+        return cls(
+            id=to_global_id("ApiKey", row.id),
+            name=row.name,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
 
 
 @strawberry.type

@@ -7,13 +7,14 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 
 from domain.permissions import Permission as DomainPermission
 
 Permission = strawberry.enum(
-    Enum("Permission", {p.name: p.name for p in DomainPermission}),  # type: ignore[misc]
+    Enum("Permission", {p.name: p.name for p in DomainPermission}),  # type: ignore[call-overload]
     name="Permission",
 )
 
@@ -32,7 +33,7 @@ class RequiresPermission(BasePermission):
 
     def __init__(self, permission: DomainPermission) -> None:
         self.permission = permission
-        self._schema_directive = RequiresPermissionDirective(  # type: ignore[assignment]
+        self._schema_directive = RequiresPermissionDirective(  # type: ignore[assignment,misc]
             permission=Permission[permission.name]  # type: ignore[index]
         )
 
@@ -49,7 +50,7 @@ class RequiresPermission(BasePermission):
         return False
 
 
-def requires(permission: DomainPermission) -> list[PermissionExtension]:
+def requires(permission: DomainPermission) -> list[FieldExtension]:
     """`extensions=requires(Permission.VIDEO_CREATE)` on a strawberry field."""
     return [PermissionExtension(permissions=[RequiresPermission(permission)], use_directives=True)]
 
@@ -62,3 +63,43 @@ def required_permission(field: Any) -> DomainPermission | None:
                 if isinstance(perm, RequiresPermission):
                     return perm.permission
     return None
+
+
+PUBLIC_FIELDS: set[str] = {
+    # Anyone: signing up and in, and the flows that start from an emailed link.
+    "Mutation.register",
+    "Mutation.login",
+    "Mutation.refreshToken",
+    "Mutation.verifyEmail",
+    "Mutation.requestPasswordReset",
+    "Mutation.resetPassword",
+    # Signed-in users whatever their roles (UNAUTHENTICATED otherwise): managing one's own session.
+    "Mutation.logout",
+    "Mutation.changePassword",
+    "Mutation.requestEmailVerification",
+    # Null / NOT_FOUND rather than an error: the object-level rules decide what is visible.
+    "Query.me",
+    "Query.node",
+}
+"""Root fields ("Type.field") that deliberately carry no @requiresPermission. Every other root
+field must carry one; tests/auth/test_permission_matrix.py enforces it over the whole schema."""
+
+
+def permission_rules(schema: Any) -> dict[str, DomainPermission | None]:
+    """Every field of every object type ("Type.field") that carries @requiresPermission, and
+    every root field: its permission, or None for a root field without one (which must then be
+    in PUBLIC_FIELDS)."""
+    from strawberry.types.base import StrawberryObjectDefinition
+
+    roots = {"Query", "Mutation", "Subscription"}
+    out: dict[str, DomainPermission | None] = {}
+    for type_def in schema.schema_converter.type_map.values():
+        definition = type_def.definition
+        if not isinstance(definition, StrawberryObjectDefinition) or definition.is_input:
+            continue
+        for field in definition.fields:
+            name = f"{definition.name}.{schema.config.name_converter.get_graphql_name(field)}"
+            perm = required_permission(field)
+            if perm is not None or definition.name in roots:
+                out[name] = perm
+    return out

@@ -82,7 +82,7 @@ class User(Node):
     ) -> Annotated[VideoConnection, strawberry.lazy("schema.video")]:
         from schema.video import video_connection
 
-        return await video_connection(info, self.raw_id, first, after, to_domain_status(status))
+        return await video_connection(info, self.raw_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
 
 
 def to_domain_status(status: object) -> object:

@@ -59,11 +59,18 @@ def migrated_url(services: Any) -> str:
     from runtime import migrate
 
     admin, _ = services
+    # A migrated template nobody stays connected to, so end-to-end databases can be copied from it
+    # while this worker's own database is in use.
+    template = template_name()
+    asyncio.run(_recreate_database(admin, template))
+    migrate.upgrade(database_url(admin, template))
     name = f"autovideo_test_{WORKER}"
-    asyncio.run(_recreate_database(admin, name))
-    url = database_url(admin, name)
-    migrate.upgrade(url)
-    return url
+    asyncio.run(_recreate_database(admin, name, template=template))
+    return database_url(admin, name)
+
+
+def template_name() -> str:
+    return f"autovideo_template_{WORKER}"
 
 
 @pytest.fixture(scope="session")
@@ -156,11 +163,9 @@ async def resources(
 
 @pytest.fixture
 async def e2e_database(services: Any, migrated_url: str) -> str:
-    """A database of its own for an end-to-end test, copied from the migrated one."""
-    from sqlalchemy.engine import make_url
-
+    """A database of its own for an end-to-end test, copied from the migrated template."""
     admin, _ = services
-    template = make_url(migrated_url).database
+    template = template_name()
     name = f"autovideo_e2e_{WORKER}_{uuid.uuid4().hex[:8]}"
     await _recreate_database(admin, name, template=template)
     return database_url(admin, name)
