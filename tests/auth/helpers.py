@@ -13,7 +13,8 @@ PASSWORD = "Tr0ub4dor&3-horse-staple"
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
   accessToken refreshToken tokenType expiresIn user { id username email roles permissions } } }"""
-LOGIN = """mutation($login: String!, $password: String!) { login(input: {login: $login, password: $password}) {
+LOGIN = """mutation($login: String!, $password: String!) {
+  login(input: {login: $login, password: $password}) {
   accessToken refreshToken expiresIn user { id username } } }"""
 REFRESH = """mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }"""
 LOGOUT = """mutation($t: String) { logout(refreshToken: $t) }"""
@@ -24,13 +25,21 @@ def unique_name(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-async def register(resources: Any, username: str | None = None, email: str | None = None,
-                   password: str = PASSWORD, address: str = "127.0.0.1") -> dict[str, Any]:
+async def register(
+    resources: Any,
+    username: str | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
+    address: str = "127.0.0.1",
+) -> dict[str, Any]:
     username = username or unique_name()
     email = email or f"{username}@example.com"
-    result = await execute(resources, REGISTER,
-                           {"input": {"username": username, "email": email, "password": password}},
-                           Principal.anonymous(address))
+    result = await execute(
+        resources,
+        REGISTER,
+        {"input": {"username": username, "email": email, "password": password}},
+        Principal.anonymous(address),
+    )
     assert result.errors is None, result.errors
     return dict(result.data["register"])
 
@@ -43,5 +52,17 @@ async def principal(resources: Any, access_token: str) -> Principal:
     return await authenticate_bearer(resources, f"Bearer {access_token}", "127.0.0.1")
 
 
-__all__ = ["LOGIN", "LOGOUT", "ME", "PASSWORD", "REFRESH", "REGISTER", "codes", "execute", "login", "principal",
-           "register", "unique_name"]
+__all__ = [
+    "LOGIN",
+    "LOGOUT",
+    "ME",
+    "PASSWORD",
+    "REFRESH",
+    "REGISTER",
+    "codes",
+    "execute",
+    "login",
+    "principal",
+    "register",
+    "unique_name",
+]

@@ -9,7 +9,15 @@ from domain.identity import Principal
 from persistence.enums import Role
 from persistence.user import User
 from tests.auth.helpers import (
-    ME, PASSWORD, REGISTER, codes, execute, login, principal, register, unique_name,
+    ME,
+    PASSWORD,
+    REGISTER,
+    codes,
+    execute,
+    login,
+    principal,
+    register,
+    unique_name,
 )
 
 
@@ -33,31 +41,43 @@ async def test_register_login_me_and_roles(resources, session):
 
 @pytest.mark.parametrize("username", ["ab", "x" * 51, "bad name", "tab\tname", "émile", "a/b"])
 async def test_bad_usernames_are_refused(resources, username):
-    result = await execute(resources, REGISTER, {"input": {"username": username, "email": "a@example.com",
-                                                           "password": PASSWORD}})
+    result = await execute(
+        resources, REGISTER, {"input": {"username": username, "email": "a@example.com", "password": PASSWORD}}
+    )
     assert codes(result) == ["BAD_USER_INPUT"]
     assert result.errors[0].extensions["field"] == "username"
 
 
 @pytest.mark.parametrize("password", ["short1!", "password123", "Qwerty123", "iloveyou2025", "aaaaaaaaaaaa"])
 async def test_weak_passwords_are_refused(resources, password):
-    result = await execute(resources, REGISTER, {"input": {"username": unique_name(),
-                                                           "email": "x@example.com", "password": password}})
+    result = await execute(
+        resources,
+        REGISTER,
+        {"input": {"username": unique_name(), "email": "x@example.com", "password": password}},
+    )
     assert codes(result) == ["BAD_USER_INPUT"], password
 
 
 async def test_bad_email_and_duplicates_case_insensitive(resources):
-    bad = await execute(resources, REGISTER, {"input": {"username": unique_name(), "email": "not-an-email",
-                                                        "password": PASSWORD}})
+    bad = await execute(
+        resources,
+        REGISTER,
+        {"input": {"username": unique_name(), "email": "not-an-email", "password": PASSWORD}},
+    )
     assert codes(bad) == ["BAD_USER_INPUT"] and bad.errors[0].extensions["field"] == "email"
     name = unique_name("Bob")
     await register(resources, username=name)
-    dup_name = await execute(resources, REGISTER, {"input": {"username": name.lower(), "email": "o@example.com",
-                                                             "password": PASSWORD}})
+    dup_name = await execute(
+        resources,
+        REGISTER,
+        {"input": {"username": name.lower(), "email": "o@example.com", "password": PASSWORD}},
+    )
     assert codes(dup_name) == ["CONFLICT"]
-    dup_mail = await execute(resources, REGISTER, {"input": {"username": unique_name(),
-                                                             "email": f"{name.upper()}@EXAMPLE.COM",
-                                                             "password": PASSWORD}})
+    dup_mail = await execute(
+        resources,
+        REGISTER,
+        {"input": {"username": unique_name(), "email": f"{name.upper()}@EXAMPLE.COM", "password": PASSWORD}},
+    )
     assert codes(dup_mail) == ["CONFLICT"]
 
 
@@ -92,11 +112,17 @@ async def test_update_profile(resources):
     reg = await register(resources)
     p = await principal(resources, reg["accessToken"])
     q = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { fullName bio website location } }"""
-    ok = await execute(resources, q, {"i": {"fullName": " Ada ", "website": "https://ada.example", "bio": "hi"}}, p)
+    ok = await execute(
+        resources, q, {"i": {"fullName": " Ada ", "website": "https://ada.example", "bio": "hi"}}, p
+    )
     assert ok.errors is None and ok.data["updateProfile"]["fullName"] == "Ada"
     cleared = await execute(resources, q, {"i": {"bio": None}}, p)
-    assert cleared.data["updateProfile"] == {"fullName": "Ada", "bio": None, "website": "https://ada.example",
-                                             "location": None}
+    assert cleared.data["updateProfile"] == {
+        "fullName": "Ada",
+        "bio": None,
+        "website": "https://ada.example",
+        "location": None,
+    }
     bad = await execute(resources, q, {"i": {"website": "javascript:alert(1)"}}, p)
     assert codes(bad) == ["BAD_USER_INPUT"]
     guest = Principal.for_user(p.user_id, frozenset({Role.USER}))  # type: ignore[arg-type]

@@ -55,8 +55,12 @@ async def test_user_b_cannot_touch_user_a_video(resources, session, two_users):
     mine = await execute(resources, "{ videos { totalCount } }", None, pb)
     assert mine.data["videos"]["totalCount"] == 0
     # and the "does not exist" answer is the same as for a random id
-    missing = await execute(resources, "query($id: ID!) { video(id: $id) { id } }",
-                            {"id": to_global_id("Video", uuid.uuid4())}, pb)
+    missing = await execute(
+        resources,
+        "query($id: ID!) { video(id: $id) { id } }",
+        {"id": to_global_id("Video", uuid.uuid4())},
+        pb,
+    )
     other = await execute(resources, "query($id: ID!) { video(id: $id) { id } }", {"id": gid}, pb)
     assert missing.errors[0].message == other.errors[0].message
 
@@ -79,7 +83,9 @@ async def test_deactivated_user_is_not_found_for_others(resources, session, two_
     a.is_active = False
     await session.flush()
     pb = Principal.for_user(b.id, frozenset({Role.PREMIUM}))
-    r = await execute(resources, "query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("User", a.id)}, pb)
+    r = await execute(
+        resources, "query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("User", a.id)}, pb
+    )
     assert codes(r) == ["NOT_FOUND"]
 
 

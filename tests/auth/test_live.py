@@ -13,8 +13,11 @@ from tests.live import LiveServer, service_env
 
 @pytest.fixture
 def server(tmp_path, e2e_database, services, redis_prefix):
-    srv = LiveServer(service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
-                     tmp_path / "server.log", worker=False)
+    srv = LiveServer(
+        service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
+        tmp_path / "server.log",
+        worker=False,
+    )
     try:
         srv.wait_ready()
         yield srv
@@ -24,12 +27,17 @@ def server(tmp_path, e2e_database, services, redis_prefix):
 
 def _post(server, query, variables=None, token=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(server.graphql, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30)
+    return httpx.post(
+        server.graphql, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30
+    )
 
 
 async def _ws_op(ws, op_id, query, variables=None):
-    await ws.send(json.dumps({"id": op_id, "type": "subscribe",
-                              "payload": {"query": query, "variables": variables or {}}}))
+    await ws.send(
+        json.dumps(
+            {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
+        )
+    )
     while True:
         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
         if msg.get("id") == op_id and msg["type"] in ("next", "error"):
@@ -45,7 +53,9 @@ async def _ws_connect(server, token):
 @pytest.mark.e2e
 def test_http_register_login_me_refresh_logout(server):
     name = unique_name()
-    reg = _post(server, REGISTER, {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}})
+    reg = _post(
+        server, REGISTER, {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}}
+    )
     assert reg.status_code == 200 and "errors" not in reg.json(), reg.text
     logged = _post(server, LOGIN, {"login": name, "password": PASSWORD}).json()["data"]["login"]
     me = _post(server, ME, token=logged["accessToken"]).json()
@@ -68,8 +78,12 @@ async def test_websocket_register_login_me_refresh_logout(server):
     anon = await websockets.connect(server.ws, subprotocols=["graphql-transport-ws"])
     await anon.send(json.dumps({"type": "connection_init", "payload": {}}))
     assert json.loads(await asyncio.wait_for(anon.recv(), 10))["type"] == "connection_ack"
-    reg = await _ws_op(anon, "1", REGISTER,
-                       {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}})
+    reg = await _ws_op(
+        anon,
+        "1",
+        REGISTER,
+        {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}},
+    )
     assert "errors" not in reg, reg
     logged = (await _ws_op(anon, "2", LOGIN, {"login": name, "password": PASSWORD}))["data"]["login"]
     await anon.close()
@@ -99,11 +113,15 @@ def test_http_x_api_key_and_persisted_queries_over_get(server):
     import hashlib
 
     name = unique_name()
-    reg = _post(server, REGISTER, {"input": {"username": name, "email": f"{name}@example.com",
-                                             "password": PASSWORD}}).json()["data"]["register"]
-    created = _post(server, 'mutation { createApiKey(name: "ci") { key apiKey { prefix } } }',
-                    token=reg["accessToken"]).json()["data"]["createApiKey"]
-    r = httpx.post(server.graphql, json={"query": "{ me { username } }"}, headers={"X-Api-Key": created["key"]})
+    reg = _post(
+        server, REGISTER, {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}}
+    ).json()["data"]["register"]
+    created = _post(
+        server, 'mutation { createApiKey(name: "ci") { key apiKey { prefix } } }', token=reg["accessToken"]
+    ).json()["data"]["createApiKey"]
+    r = httpx.post(
+        server.graphql, json={"query": "{ me { username } }"}, headers={"X-Api-Key": created["key"]}
+    )
     assert r.json()["data"]["me"]["username"] == name
     bad = httpx.post(server.graphql, json={"query": "{ me { username } }"}, headers={"X-Api-Key": "av_nope"})
     assert bad.status_code == 401
@@ -112,8 +130,9 @@ def test_http_x_api_key_and_persisted_queries_over_get(server):
     ext = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})
     miss = httpx.get(server.graphql, params={"extensions": ext}, headers={"X-Api-Key": created["key"]})
     assert miss.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
-    stored = httpx.get(server.graphql, params={"query": query, "extensions": ext},
-                       headers={"X-Api-Key": created["key"]})
+    stored = httpx.get(
+        server.graphql, params={"query": query, "extensions": ext}, headers={"X-Api-Key": created["key"]}
+    )
     assert stored.json()["data"]["me"]["username"] == name
     hit = httpx.get(server.graphql, params={"extensions": ext}, headers={"X-Api-Key": created["key"]})
     assert hit.json()["data"]["me"]["username"] == name

@@ -1,4 +1,4 @@
-"""Every root field × every role (and anonymous), generated from the schema itself.
+"""Every root field x every role (and anonymous), generated from the schema itself.
 
 A field either carries @requiresPermission (anonymous → UNAUTHENTICATED, a role without the
 permission → FORBIDDEN, a role with it → neither) or is listed in schema.permissions.PUBLIC_FIELDS.
@@ -56,26 +56,40 @@ def literal(t: Any) -> str:
     if isinstance(t, GraphQLEnumType):
         return next(iter(t.values))
     if isinstance(t, GraphQLInputObjectType):
-        parts = [f"{n}: {literal(f.type)}" for n, f in t.fields.items()
-                 if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined]
+        parts = [
+            f"{n}: {literal(f.type)}"
+            for n, f in t.fields.items()
+            if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
+        ]
         return "{" + ", ".join(parts) + "}"
     assert isinstance(t, GraphQLScalarType), t
     return {
-        "ID": f'"{_gid()}"', "String": '"x"', "Int": "1", "Float": "1.0", "Boolean": "true",
-        "DateTime": '"2031-01-01T00:00:00+00:00"', "Date": '"2031-01-01"',
+        "ID": f'"{_gid()}"',
+        "String": '"x"',
+        "Int": "1",
+        "Float": "1.0",
+        "Boolean": "true",
+        "DateTime": '"2031-01-01T00:00:00+00:00"',
+        "Date": '"2031-01-01"',
     }.get(t.name, '"x"')
 
 
 def document(root: str, field_name: str) -> str:
     gql_root = schema._schema.get_type(root)
     field = gql_root.fields[field_name]
-    args = [f"{n}: {literal(a.type)}" for n, a in field.args.items()
-            if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined]
+    args = [
+        f"{n}: {literal(a.type)}"
+        for n, a in field.args.items()
+        if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+    ]
     named = field.type
     while isinstance(named, (GraphQLNonNull, GraphQLList)):
         named = named.of_type
-    selection = " { __typename }" if isinstance(
-        named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)) else ""
+    selection = (
+        " { __typename }"
+        if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType))
+        else ""
+    )
     arg_text = f"({', '.join(args)})" if args else ""
     return f"{ROOTS[root]} {{ {field_name}{arg_text}{selection} }}"
 
@@ -101,8 +115,10 @@ async def run(resources: Any, root: str, field_name: str, principal: Principal) 
     errors = result.errors or []
     for e in errors:
         assert (e.extensions or {}).get("code"), f"{root}.{field_name}: error without a code: {e}"
-    assert not any((e.extensions or {}).get("code") in ("GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED")
-                   for e in errors), f"bad generated document {query}: {errors}"
+    assert not any(
+        (e.extensions or {}).get("code") in ("GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED")
+        for e in errors
+    ), f"bad generated document {query}: {errors}"
     return {(e.extensions or {}).get("code") for e in errors}
 
 
@@ -124,12 +140,15 @@ def test_every_root_field_has_a_rule():
         key = f"{root}.{name}"
         has_directive = RULES.get(key) is not None
         if key in AWAITING_RULE:
-            assert not has_directive and key not in PUBLIC_FIELDS, f"{key} has a rule now: remove it from AWAITING_RULE"
+            assert not has_directive and key not in PUBLIC_FIELDS, (
+                f"{key} has a rule now: remove it from AWAITING_RULE"
+            )
             continue
         if has_directive == (key in PUBLIC_FIELDS):
             missing.append(key)
-    assert not missing, "root fields need @requiresPermission or a PUBLIC_FIELDS entry (not both):\n" + "\n".join(
-        missing)
+    assert not missing, (
+        "root fields need @requiresPermission or a PUBLIC_FIELDS entry (not both):\n" + "\n".join(missing)
+    )
     stale = PUBLIC_FIELDS - {f"{r}.{n}" for r, n in root_fields()}
     assert not stale, f"PUBLIC_FIELDS names fields that do not exist: {stale}"
 
@@ -175,8 +194,11 @@ async def test_guarded_root_field_matrix(resources, principals, key, permission)
 PUBLIC = sorted(PUBLIC_FIELDS)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: schema.errors.ErrorCodes does not see subscription results, "
-                   "so their errors leave without extensions.code")
+@pytest.mark.xfail(
+    strict=True,
+    reason="lead: schema.errors.ErrorCodes does not see subscription results, "
+    "so their errors leave without extensions.code",
+)
 async def test_subscription_errors_carry_a_code(resources, principals):
     if schema._schema.subscription_type is None:
         pytest.skip("no subscriptions")
@@ -212,8 +234,11 @@ def _field_permissions() -> list[tuple[str, RequiresPermission]]:
         for field in definition.fields:
             for ext in field.extensions or []:
                 if isinstance(ext, PermissionExtension):
-                    out += [(f"{definition.name}.{field.python_name}", p) for p in ext.permissions
-                            if isinstance(p, RequiresPermission)]
+                    out += [
+                        (f"{definition.name}.{field.python_name}", p)
+                        for p in ext.permissions
+                        if isinstance(p, RequiresPermission)
+                    ]
     return out
 
 

@@ -32,7 +32,9 @@ async def test_valid_access_token_has_the_required_claims(resources):
     assert {"sub", "jti", "type", "iat", "exp", "iss", "aud"} <= set(claims)
     assert claims["type"] == "access" and claims["exp"] - claims["iat"] == pytest.approx(900, abs=1)
     refresh = jwt.decode(reg["refreshToken"], options={"verify_signature": False})
-    assert refresh["type"] == "refresh" and refresh["exp"] - refresh["iat"] == pytest.approx(30 * 86400, abs=1)
+    assert refresh["type"] == "refresh" and refresh["exp"] - refresh["iat"] == pytest.approx(
+        30 * 86400, abs=1
+    )
     p = await principal(resources, reg["accessToken"])
     assert str(p.user_id) == claims["sub"]
 
@@ -40,8 +42,14 @@ async def test_valid_access_token_has_the_required_claims(resources):
 async def test_expired_token(resources):
     reg = await register(resources)
     sub = jwt.decode(reg["accessToken"], options={"verify_signature": False})["sub"]
-    old, _ = tokens.encode(resources.settings, sub=uuid.UUID(sub), type=tokens.ACCESS, jti="x1",
-                           lifetime=timedelta(minutes=15), now=datetime.now(UTC) - timedelta(hours=1))
+    old, _ = tokens.encode(
+        resources.settings,
+        sub=uuid.UUID(sub),
+        type=tokens.ACCESS,
+        jti="x1",
+        lifetime=timedelta(minutes=15),
+        now=datetime.now(UTC) - timedelta(hours=1),
+    )
     await _refused(resources, old)
 
 
@@ -53,10 +61,13 @@ async def test_wrong_signature_alg_none_and_wrong_claims(resources):
     await _refused(resources, forged)
     none_token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     await _refused(resources, none_token)
-    header, payload, sig = good.split(".")
+    _, payload, sig = good.split(".")
     await _refused(resources, f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.{sig}")
-    for bad in ({**claims, "aud": "someone-else"}, {**claims, "iss": "evil"},
-                {k: v for k, v in claims.items() if k != "jti"}):
+    for bad in (
+        {**claims, "aud": "someone-else"},
+        {**claims, "iss": "evil"},
+        {k: v for k, v in claims.items() if k != "jti"},
+    ):
         await _refused(resources, jwt.encode(bad, resources.settings.signing_secret, algorithm="HS256"))
     await _refused(resources, "not-a-jwt")
 
@@ -106,10 +117,16 @@ async def test_deactivated_user_is_refused_at_once(resources, session):
     from domain.identity import Principal
     from persistence.enums import Role
 
-    admin_p = Principal.for_user(uuid.UUID(jwt.decode(admin["accessToken"], options={"verify_signature": False})
-                                           ["sub"]), frozenset({Role.ADMIN}))
-    result = await execute(resources, "mutation($id: ID!) { deactivateUser(id: $id) { isActive } }",
-                           {"id": reg["user"]["id"]}, admin_p)
+    admin_p = Principal.for_user(
+        uuid.UUID(jwt.decode(admin["accessToken"], options={"verify_signature": False})["sub"]),
+        frozenset({Role.ADMIN}),
+    )
+    result = await execute(
+        resources,
+        "mutation($id: ID!) { deactivateUser(id: $id) { isActive } }",
+        {"id": reg["user"]["id"]},
+        admin_p,
+    )
     assert result.errors is None and result.data["deactivateUser"]["isActive"] is False
     await _refused(resources, reg["accessToken"])
     assert codes(await execute(resources, REFRESH, {"t": reg["refreshToken"]})) == ["UNAUTHENTICATED"]
@@ -126,17 +143,27 @@ def _rsa_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
 def test_rs256_and_algorithm_confusion(tmp_path):
     private, public = _rsa_pair()
-    settings = Settings(environment="test", data_dir=tmp_path, jwt_algorithm="RS256", jwt_private_key=private,
-                        jwt_public_key=public, _env_file=None)  # type: ignore[call-arg,arg-type]
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path,
+        jwt_algorithm="RS256",
+        jwt_private_key=private,
+        jwt_public_key=public,
+        _env_file=None,
+    )  # type: ignore[call-arg,arg-type]
     sub = uuid.uuid4()
     token, _ = tokens.encode(settings, sub=sub, type=tokens.ACCESS, jti="j", lifetime=timedelta(minutes=5))
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
