@@ -12,6 +12,7 @@ ratios and the peak RSS of the whole process tree (ffmpeg children included).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import subprocess
@@ -96,7 +97,9 @@ def build_assets(d: Path, seconds: float) -> dict:
         for j in range(14):
             x, y = (j * 211 + k * 97) % W, (j * 373 + k * 151) % H
             r = 60 + (j * 37 + k * 11) % 220
-            dr.ellipse((x - r, y - r, x + r, y + r), fill=((j * 61 + k * 13) % 255, (j * 29) % 255, (k * 71) % 255))
+            dr.ellipse(
+                (x - r, y - r, x + r, y + r), fill=((j * 61 + k * 13) % 255, (j * 29) % 255, (k * 71) % 255)
+            )
         im = im.filter(ImageFilter.GaussianBlur(3))
         noise = Image.effect_noise((W, H), 12).convert("RGB")
         im = Image.blend(im, noise, 0.08)
@@ -141,7 +144,8 @@ def variant_baseline(meta: dict, out: Path, preset: str, crf: int) -> None:
         "-loglevel", "error", "-framerate", str(FPS), "-i", str(still), "-i", meta["wav"],
         "-filter_complex", f"[0:v]format=yuv420p,loop=loop={frames - 1}:size=1,setpts=N[v]",
         "-map", "[v]", "-map", "1:a", *x264_args(RenderOptions(preset=preset, crf=crf)),
-        *audio_codec_args("160k"), "-frames:v", str(frames), "-movflags", "+faststart", str(out / "baseline.mp4"),
+        *audio_codec_args("160k"), "-frames:v", str(frames), "-movflags", "+faststart",
+        str(out / "baseline.mp4"),
     ])  # fmt: skip
 
 
@@ -165,7 +169,9 @@ def variant_moviepy(meta: dict, out: Path, preset: str, crf: int) -> None:
     for c in cues_from_sentences([tuple(s) for s in meta["sentences"]]):
         tc = TextClip(font=str(font_path(True)), text=c.text, font_size=77, color="white",
                       stroke_color="black", stroke_width=6, method="label")  # fmt: skip
-        caps.append(tc.with_start(c.start).with_duration(c.end - c.start).with_position(("center", int(H * 0.62))))
+        caps.append(
+            tc.with_start(c.start).with_duration(c.end - c.start).with_position(("center", int(H * 0.62)))
+        )
     final = CompositeVideoClip([video, *caps], size=(W, H)).with_audio(AudioFileClip(meta["wav"]))
     final.write_videofile(
         str(out / "moviepy.mp4"), fps=FPS, codec="libx264", preset=preset, audio_codec="aac",
@@ -194,10 +200,8 @@ def measure(variant: str, meta_file: Path, out: Path, preset: str, crf: int) -> 
             tree = [ps, *ps.children(recursive=True)]
             rss = 0
             for p in tree:
-                try:
+                with contextlib.suppress(psutil.Error):
                     rss += p.memory_info().rss
-                except psutil.Error:
-                    pass
             peak = max(peak, rss)
         except psutil.Error:
             pass
@@ -223,7 +227,7 @@ def main() -> None:
         VARIANTS[a.run_variant](json.loads(a.meta.read_text()), a.out, a.preset, a.crf)
         return
     t0 = time.monotonic()
-    meta = build_assets(a.assets, a.seconds)
+    build_assets(a.assets, a.seconds)
     print(f"assets: {a.seconds:g} s narration, 8 scenes 1080x1920 ({time.monotonic() - t0:.1f} s to build)")
     meta_file = a.assets / f"assets-{a.seconds:g}.json"
     names = ["renderer", "baseline"] + ([] if a.skip_moviepy else ["moviepy"])
@@ -235,13 +239,13 @@ def main() -> None:
     secs = a.seconds
     base = results["renderer"][0]
     print(f"\n{secs:g} s of 1080x1920 @ {FPS} fps, x264 {a.preset} crf {a.crf}, 2 cores")
-    print(f"{'variant':<10} {'wall s':>8} {'s/s':>7} {'x realtime':>10} {'vs baseline':>12} {'vs moviepy':>11} "
-          f"{'peak RSS MiB':>13}")  # fmt: skip
+    print(f"{'variant':<10} {'wall s':>8} {'s/s':>7} {'x realtime':>10} {'vs baseline':>12} "
+          f"{'vs moviepy':>11} {'peak RSS MiB':>13}")  # fmt: skip
     for name, (wall, rss) in results.items():
         vs_base = wall / results["baseline"][0]
         vs_mp = f"{results['moviepy'][0] / wall:.1f}x" if "moviepy" in results else "-"
-        print(f"{name:<10} {wall:>8.1f} {wall / secs:>7.3f} {secs / wall:>10.2f} {vs_base:>11.2f}x {vs_mp:>11} "
-              f"{rss:>13.0f}")  # fmt: skip
+        print(f"{name:<10} {wall:>8.1f} {wall / secs:>7.3f} {secs / wall:>10.2f} {vs_base:>11.2f}x "
+              f"{vs_mp:>11} {rss:>13.0f}")  # fmt: skip
     if "moviepy" in results:
         print(f"\nrenderer is {results['moviepy'][0] / base:.1f}x faster than moviepy")
 

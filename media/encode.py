@@ -15,7 +15,6 @@ def x264_args(opts: RenderOptions) -> list[str]:
         "-pix_fmt", "yuv420p", "-profile:v", "high", "-r", str(opts.fps),
         "-threads", str(threads),
         # Frame threads each hold a full frame set: keep them to the core count (x264's default
-        # 1.5x cores added memory, not speed, here). A 2 s GOP keeps seeking snappy.
-        "-g", str(opts.fps * 2), "-x264-params", f"threads={threads}:rc-lookahead=20",
-        "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+        # of 1.5x cores added memory, not speed, here). A 2 s GOP keeps seeking snappy.
+        "-g", str(opts.fps * 2),
     ]  # fmt: skip

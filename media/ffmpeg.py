@@ -7,6 +7,7 @@ the pipe (deadlock) nor grow our memory with the video's length.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import subprocess
@@ -143,10 +144,8 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, 9)
     except (ProcessLookupError, PermissionError):
         proc.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # a SIGKILLed child always exits
         proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child always exits
-        pass
 
 
 def escape_filter_path(path: str) -> str:

@@ -90,7 +90,9 @@ def video_graph(
             tail = builder.branch(i - 1, win0, win1, fade_in=False)
             head = builder.branch(i, win0, win1, fade_in=True)
             lab = f"t{i}"
-            parts.append(f"[{tail}][{head}]overlay=x=0:y=0:format=yuv420:eof_action=pass,settb=1/{fps}[{lab}]")
+            parts.append(
+                f"[{tail}][{head}]overlay=x=0:y=0:format=yuv420:eof_action=pass,settb=1/{fps}[{lab}]"
+            )
             pieces.append(lab)
         b0, b1 = max(vis.start + h_in, start), min(vis.end - h_out, end)
         if b1 > b0:

@@ -124,9 +124,7 @@ class Job:
                 spans.append(("image", _pad_card(card, still_dims), start, total, 0.0))
             timeline = build_timeline(spans, total, opts.fps, size, opts.transition_seconds)
             # Cards keep their own (static) motion code; scenes cycle through the pans.
-            visuals = tuple(
-                replace(v, motion=-1) if v.path.parent == wd else v for v in timeline.visuals
-            )
+            visuals = tuple(replace(v, motion=-1) if v.path.parent == wd else v for v in timeline.visuals)
             timeline = Timeline(timeline.fps, timeline.width, timeline.height, visuals,
                                 timeline.half_fades, timeline.total_frames)  # fmt: skip
             layout = caption_layout(opts.aspect, opts.caption_style)
@@ -164,7 +162,9 @@ class Job:
                 self._stills[index] = vis.path  # cards are drawn at the still size already
             else:
                 dst = self.workdir / f"still-{index}.bmp"
-                self._stills[index] = prescale_still(vis.path, dst, self.still_dims, f"The image of scene {index + 1}")
+                self._stills[index] = prescale_still(
+                    vis.path, dst, self.still_dims, f"The image of scene {index + 1}"
+                )
         return self._stills[index]
 
     def resolved_timeline(self, start: int, end: int) -> Timeline:
@@ -187,7 +187,9 @@ class Job:
         if not local:
             return None
         path = self.workdir / f"captions-{chunk.index}.ass"
-        path.write_text(to_ass(shift_cues(local, 0.0), self.layout, self.request.options.caption_style), "utf-8")
+        path.write_text(
+            to_ass(shift_cues(local, 0.0), self.layout, self.request.options.caption_style), "utf-8"
+        )
         return path
 
     def logo(self) -> tuple[Path, tuple[int, int]] | None:
@@ -225,7 +227,9 @@ def _check_image(path: Path, what: str) -> None:
         with Image.open(path) as im:
             im.verify()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise InvalidMediaError(f"{what} could not be read; it may be corrupt or not an image.", str(exc)) from None
+        raise InvalidMediaError(
+            f"{what} could not be read; it may be corrupt or not an image.", str(exc)
+        ) from None
 
 
 def _pad_card(card: Path, dims: tuple[int, int]) -> Path:

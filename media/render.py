@@ -44,9 +44,11 @@ def render_video(
         chunk_secs = opts.chunk_seconds
         if chunk_secs is None and job.total > AUTO_CHUNK_ABOVE:
             chunk_secs = DEFAULT_CHUNK_SECONDS
-        chunks = plan_cuts(job.timeline, chunk_secs) if chunk_secs else [
-            ChunkSpec(0, 0, job.timeline.total_frames, opts.fps)
-        ]
+        chunks = (
+            plan_cuts(job.timeline, chunk_secs)
+            if chunk_secs
+            else [ChunkSpec(0, 0, job.timeline.total_frames, opts.fps)]
+        )
         if len(chunks) == 1:
             encode_span(job, chunks[0], video_tmp, audio=True, faststart=True)
         else:
@@ -109,5 +111,3 @@ def _thumbnail(job: Job, out: Path) -> None:
             run_ffmpeg(["-loglevel", "error", "-i", str(first.path), "-frames:v", "1", str(image)],
                        timeout=60, cancel=job.cancel, what="thumbnail")  # fmt: skip
     make_thumbnail(image, job.request.title, out, opts.aspect)
-
-

@@ -26,7 +26,9 @@ def load_rgb(path: Path, what: str) -> Image.Image:
                 im = Image.alpha_composite(bg, im)
             return im.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise InvalidMediaError(f"{what} could not be read; it may be corrupt or not an image.", str(exc)) from None
+        raise InvalidMediaError(
+            f"{what} could not be read; it may be corrupt or not an image.", str(exc)
+        ) from None
 
 
 def cover(im: Image.Image, size: tuple[int, int]) -> Image.Image:

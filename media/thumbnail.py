@@ -17,7 +17,11 @@ def _fit_title(draw: ImageDraw.ImageDraw, text: str, box_w: int, max_h: int, sta
     size = start_px
     while True:
         font = ImageFont.truetype(str(font_path(bold=True)), size)
-        lines = wrap_lines(text, lambda s, f=font: draw.textlength(s, font=f) <= box_w)
+
+        def fits(s: str, f: ImageFont.FreeTypeFont = font) -> bool:
+            return draw.textlength(s, font=f) <= box_w
+
+        lines = wrap_lines(text, fits)
         height = len(lines) * size * 1.2
         if (len(lines) <= 4 and height <= max_h) or size <= 24:
             return font, lines[:6], size
@@ -36,7 +40,9 @@ def _draw_title(im: Image.Image, text: str, centre_y: float, shade: bool) -> Ima
         shade_im.putalpha(grad.resize((w, h)))
         base = Image.alpha_composite(base, shade_im)
     draw = ImageDraw.Draw(base)
-    font, lines, size = _fit_title(draw, " ".join(text.split()), int(w * 0.86), int(h * 0.4), int(min(w, h) * 0.1))
+    font, lines, size = _fit_title(
+        draw, " ".join(text.split()), int(w * 0.86), int(h * 0.4), int(min(w, h) * 0.1)
+    )
     line_h = size * 1.2
     y = h * centre_y - len(lines) * line_h / 2
     stroke = max(2, size // 14)
@@ -49,7 +55,9 @@ def _draw_title(im: Image.Image, text: str, centre_y: float, shade: bool) -> Ima
     return base.convert("RGB")
 
 
-def make_thumbnail(image_path: Path, title: str, out_path: Path, aspect: AspectRatio | str = "PORTRAIT") -> Path:
+def make_thumbnail(
+    image_path: Path, title: str, out_path: Path, aspect: AspectRatio | str = "PORTRAIT"
+) -> Path:
     """A JPEG at the video's frame size: the image cover-cropped, the title large and outlined."""
     size = frame_size(aspect)
     im = cover(load_rgb(Path(image_path), "The thumbnail image"), size)

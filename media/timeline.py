@@ -7,6 +7,7 @@ of a single render.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -94,7 +95,9 @@ def build_timeline(
         kind, path, _s, _e, clip = spans[i]
         # A clip shorter than its slot (plus crossfade pre/post roll) is looped.
         loop = kind == "video" and clip < (end - kept_starts[j]) / fps + transition_seconds + 0.1
-        visuals.append(Visual(kind, path, kept_starts[j], end, motion=i, loop_source=loop, source_seconds=clip))
+        visuals.append(
+            Visual(kind, path, kept_starts[j], end, motion=i, loop_source=loop, source_seconds=clip)
+        )
     half = [0]
     want = round(transition_seconds * fps / 2)
     for i in range(1, len(visuals)):
@@ -116,17 +119,22 @@ def plan_cuts(timeline: Timeline, chunk_seconds: float) -> list[ChunkSpec]:
     windows = timeline.fade_windows()
 
     def ok(frame: int) -> bool:
-        return frame % fps == 0 and all(not (a <= frame < b) for a, b in windows)
+        return frame % fps == 0 and all(not (a < frame < b) for a, b in windows)
 
     cuts = [0]
     while total - cuts[-1] > target * 1.5:
         want = cuts[-1] + target
         cand = next(
-            (f for d in range(0, target // 2, fps) for f in (want + d, want - d) if ok(f) and f > cuts[-1]),
+            (
+                f
+                for d in range(0, max(target // 2, 3 * fps) + 1, fps)
+                for f in (want + d, want - d)
+                if ok(f) and f > cuts[-1]
+            ),
             None,
         )
         if cand is None or cand >= total:
             break
         cuts.append(cand)
     cuts.append(total)
-    return [ChunkSpec(i, a, b, fps) for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False))]
+    return [ChunkSpec(i, a, b, fps) for i, (a, b) in enumerate(itertools.pairwise(cuts))]

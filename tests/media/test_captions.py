@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from media import CaptionCue, CaptionStyle, cues_from_sentences, parse_vtt, to_srt, to_vtt
 from media.captions import caption_layout, fit_cues, pixel_fits, to_ass
 
@@ -16,7 +18,7 @@ def test_cues_start_and_end_on_sentence_boundaries():
         assert abs(mine[0].start - start) < 0.1
         assert abs(mine[-1].end - end) < 0.1
         # pages of one sentence tile its span without gaps
-        for a, b in zip(mine, mine[1:], strict=False):
+        for a, b in itertools.pairwise(mine):
             assert b.start == a.end
 
 
@@ -48,7 +50,9 @@ def test_extremely_long_word_is_hard_broken_to_fit_the_frame():
 
 
 def test_cjk_breaks_between_characters():
-    cues = cues_from_sentences([(0.0, 3.0, "日本語のテキストはスペースなしで長く続きます")], max_chars_per_line=12)
+    cues = cues_from_sentences(
+        [(0.0, 3.0, "日本語のテキストはスペースなしで長く続きます")], max_chars_per_line=12
+    )
     assert all(len(line) <= 6 for c in cues for line in c.text.split("\n"))  # CJK counts double
 
 
