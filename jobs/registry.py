@@ -13,7 +13,9 @@ def functions() -> list[Any]:
     return [maintenance.ping, video.run_stage, video.reconcile]
 
 
-def crons() -> list[Any]:
+def crons(reconcile_every: int = 60) -> list[Any]:
     from jobs import video
 
-    return [cron(video.reconcile, second={0}, run_at_startup=True, unique=True)]
+    every = max(1, reconcile_every)
+    seconds = set(range(0, 60, every)) if every < 60 else {0}
+    return [cron(video.reconcile, second=seconds, run_at_startup=True, unique=True)]

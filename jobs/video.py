@@ -47,10 +47,21 @@ async def enqueue_stage(resources: Any, video_id: uuid.UUID, run: int, stage: Pi
     return job is not None
 
 
+def _lock_key(video_id: uuid.UUID, stage: PipelineStage) -> str:
+    return f"{video_id}:{stage.value}"
+
+
+async def stage_is_running(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> bool:
+    """True while some worker holds the stage's lock. A dead worker's lock is gone with its
+    connection, so this tells a crashed stage from a slow one."""
+    async with stage_lock(resources, video_id, stage) as got:
+        return not got
+
+
 @contextlib.asynccontextmanager
 async def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> AsyncIterator[bool]:
     async with resources.engine.connect() as conn:
-        key = f"{video_id}:{stage.value}"
+        key = _lock_key(video_id, stage)
         got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key}))
         await conn.commit()
         try:
@@ -231,7 +242,7 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     from arq.jobs import Job, JobStatus
 
     resources = ctx["resources"]
-    stale_after = timedelta(seconds=max(30, resources.settings.reconcile_interval_seconds))
+    stale_after = timedelta(seconds=max(2, resources.settings.reconcile_interval_seconds))
     async with transaction(resources.sessionmaker) as session:
         repo = VideoRepository(session)
         videos = await repo.in_flight_since(pipeline.now() - stale_after)
@@ -244,8 +255,10 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     count = 0
     for vid, run, stage in todo:
         status = await Job(job_id(vid, run, stage), resources.arq, _queue_name=resources.queue_name).status()
-        if status in (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress):
+        if status in (JobStatus.queued, JobStatus.deferred):
             continue
+        if await stage_is_running(resources, vid, stage):
+            continue  # alive, merely slow (ARQ still calls a dead worker's job "in progress")
         suffix = f":r{uuid.uuid4().hex[:6]}"
         if await enqueue_stage(resources, vid, run, stage, suffix=suffix):
             count += 1

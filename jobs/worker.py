@@ -15,10 +15,10 @@ def job_functions() -> list[Any]:
     return registry.functions()
 
 
-def cron_jobs() -> list[Any]:
+def cron_jobs(reconcile_every: int = 60) -> list[Any]:
     from jobs import registry
 
-    return registry.crons()
+    return registry.crons(reconcile_every)
 
 
 def make_worker(resources: Resources, *, handle_signals: bool = True, burst: bool = False, **kw: Any) -> Worker:
@@ -29,7 +29,7 @@ def make_worker(resources: Resources, *, handle_signals: bool = True, burst: boo
 
     return Worker(
         functions=job_functions(),
-        cron_jobs=cron_jobs(),
+        cron_jobs=cron_jobs(settings.reconcile_interval_seconds),
         redis_settings=redis_settings(resources.redis_url),
         queue_name=resources.queue_name,
         max_jobs=settings.worker_concurrency,

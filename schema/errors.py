@@ -43,12 +43,24 @@ def classify(error: GraphQLError) -> GraphQLError:
     return GraphQLError(INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path, None, ext)
 
 
+def _classify_result(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [classify(e) for e in errors]  # type: ignore[attr-defined]
+
+
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [classify(e) for e in result.errors]
+        if not self._streamed:
+            _classify_result(self.execution_context.result)
         pre = getattr(self.execution_context, "pre_execution_errors", None)
         if pre:
             self.execution_context.pre_execution_errors = [classify(e) for e in pre]
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        """Subscription events (and their errors) pass here, not through on_operation's result."""
+        self._streamed = True
+        _classify_result(result)
+        yield None

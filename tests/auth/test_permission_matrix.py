@@ -194,11 +194,6 @@ async def test_guarded_root_field_matrix(resources, principals, key, permission)
 PUBLIC = sorted(PUBLIC_FIELDS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead: schema.errors.ErrorCodes does not see subscription results, "
-    "so their errors leave without extensions.code",
-)
 async def test_subscription_errors_carry_a_code(resources, principals):
     if schema._schema.subscription_type is None:
         pytest.skip("no subscriptions")

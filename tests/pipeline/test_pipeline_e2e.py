@@ -1,0 +1,142 @@
+"""The product's main job through real processes: HTTP, graphql-transport-ws, ARQ workers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import uuid
+
+import httpx
+import imageio_ffmpeg
+import pytest
+
+from tests.live import LiveProcess, LiveServer, service_env
+from tests.ws import GraphQLWs
+
+CREATE = "mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status } }"
+PROGRESS = "subscription($id: ID!) { videoProgress(videoId: $id) { status stage progress message at } }"
+VIDEO = """query($id: ID!) { video(id: $id) { status duration resolution format fileUrl thumbnailUrl subtitlesUrl
+  processingProgress stages { stage status attempts } versions { version fileUrl } } }"""
+SCRIPT = ("The honeybee visits about two thousand flowers a day. It carries nectar home in a special stomach. "
+          "Inside the hive, workers fan their wings to dry it. After a few days the nectar becomes honey.")
+
+
+def gql(server: LiveServer, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = httpx.post(server.graphql, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30)
+    body = r.json()
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+def register(server: LiveServer) -> str:
+    name = f"e2e_{uuid.uuid4().hex[:8]}"
+    data = gql(server, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+               {"i": {"username": name, "email": f"{name}@example.com", "password": "a sturdy passphrase 42"}})
+    return str(data["register"]["accessToken"])
+
+
+def probe(path: str) -> str:
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
+                          capture_output=True, text=True).stderr
+
+
+def probed_duration(info: str) -> float:
+    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()  # type: ignore[union-attr]
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+@pytest.fixture
+def env(tmp_path, e2e_database, services, redis_prefix):
+    e = service_env(e2e_database, services[1], tmp_path / "data", redis_prefix)
+    e["AUTOVIDEO_RENDER_PRESET"] = "ultrafast"
+    e["AUTOVIDEO_RECONCILE_INTERVAL_SECONDS"] = "2"
+    return e
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+async def test_register_create_watch_download(tmp_path, env):
+    server = LiveServer(env, tmp_path / "server.log", worker=True)
+    try:
+        server.wait_ready()
+        token = register(server)
+        video = gql(server, CREATE, {"input": {"title": "Honey", "prompt": "how bees make honey", "script": SCRIPT,
+                                               "targetDurationSeconds": 15}}, token)["createVideo"]
+        assert video["status"] == "PENDING"
+        events = []
+        async with GraphQLWs(server.ws, token) as ws:
+            async for payload in ws.subscribe(PROGRESS, {"id": video["id"]}):
+                events.append(payload["data"]["videoProgress"])
+        statuses = [e["status"] for e in events]
+        assert statuses[-1] == "COMPLETED", events
+        assert "PROCESSING" in statuses
+        progress = [e["progress"] for e in events]
+        assert progress == sorted(progress) and progress[-1] == 100
+        stages = [e["stage"] for e in events if e["stage"]]
+        order = ["SCRIPT", "NARRATION", "VISUALS", "ASSEMBLY", "UPLOAD"]
+        assert [s for s in order if s in stages] == sorted(set(stages), key=order.index)
+
+        done = gql(server, VIDEO, {"id": video["id"]}, token)["video"]
+        assert done["status"] == "COMPLETED" and done["format"] == "mp4" and done["versions"][0]["version"] == 1
+        assert {s["status"] for s in done["stages"]} == {"COMPLETED"}
+        mp4 = httpx.get(done["fileUrl"], timeout=30)
+        assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
+        path = tmp_path / "download.mp4"
+        path.write_bytes(mp4.content)
+        info = probe(str(path))
+        assert "Video: h264" in info and "Audio: aac" in info and done["resolution"] in info
+        assert abs(probed_duration(info) - done["duration"]) < 0.1
+        vtt = httpx.get(done["subtitlesUrl"], timeout=30)
+        assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT")
+        assert httpx.get(done["thumbnailUrl"], timeout=30).headers["content-type"] == "image/jpeg"
+
+        # A late subscriber gets exactly the final state, then completion.
+        async with GraphQLWs(server.ws, token) as ws:
+            late = [p["data"]["videoProgress"] async for p in ws.subscribe(PROGRESS, {"id": video["id"]})]
+        assert [e["status"] for e in late] == ["COMPLETED"]
+    finally:
+        server.stop()
+
+
+def poll_video(server: LiveServer, vid: str, token: str, until, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = gql(server, VIDEO, {"id": vid}, token)["video"]
+        if until(v):
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting; last state {v}")
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_worker_killed_mid_stage_another_finishes(tmp_path, env):
+    server = LiveServer(env, tmp_path / "server.log", worker=False)
+    first = second = None
+    try:
+        server.wait_ready()
+        first = LiveProcess(["worker"], env, tmp_path / "worker1.log")
+        token = register(server)
+        vid = gql(server, CREATE, {"input": {"title": "Kill", "prompt": "the water cycle",
+                                             "targetDurationSeconds": 40}}, token)["createVideo"]["id"]
+        running = poll_video(server, vid, token, lambda v: any(
+            s["stage"] in ("VISUALS", "ASSEMBLY") and s["status"] == "RUNNING" for s in v["stages"]))
+        assert running["status"] == "PROCESSING"
+        first.kill()
+        second = LiveProcess(["worker"], env, tmp_path / "worker2.log")
+        done = poll_video(server, vid, token, lambda v: v["status"] in ("COMPLETED", "FAILED"), timeout=180)
+        assert done["status"] == "COMPLETED", second.output()[-2000:]
+        assert [v["version"] for v in done["versions"]] == [1]
+        killed = next(s for s in done["stages"] if s["attempts"] > 1)
+        assert killed["stage"] in ("VISUALS", "ASSEMBLY")
+        assert all(s["attempts"] == 1 for s in done["stages"] if s is not killed)
+        media = tmp_path / "data" / "media" / "videos"
+        runs = list(media.glob("*/runs/*"))
+        assert len(runs) == 1  # one run: the resumed stage reused the first worker's outputs
+    finally:
+        for p in (first, second):
+            if p is not None:
+                p.stop()
+        server.stop()
