@@ -209,3 +209,12 @@ async def set_stage_progress(session: AsyncSession, video_id: uuid.UUID, run: in
         video.updated_at = now()  # a heartbeat for the reconciler
         return video.processing_progress
     return None
+
+
+async def mark_stage_cancelled(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage) -> None:
+    """The stage was stopped because the video was cancelled: it did not finish, and says why."""
+    row = await VideoRepository(session).stage_run(video_id, run, stage, for_update=True)
+    if row is not None and row.status is StageStatus.RUNNING:
+        row.status = StageStatus.FAILED
+        row.error_message = "Cancelled."
+        row.completed_at = now()

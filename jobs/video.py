@@ -181,6 +181,8 @@ async def _execute(ctx: dict[str, Any], resources: Any, spec: VideoSpec,
         stage_outputs = await task
     except asyncio.CancelledError:
         if work.cancel.is_set():
+            async with transaction(resources.sessionmaker) as session:
+                await pipeline.mark_stage_cancelled(session, spec.id, spec.run, st)
             return "cancelled"
         raise
     except Exception as exc:
