@@ -32,13 +32,13 @@ class Subscription:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
 
     def offer(self, item: dict[str, Any]) -> None:
-        """Never blocks the fan-out: a slow subscriber loses its oldest events and is told to resync."""
+        """Never blocks the fan-out. A subscriber too slow to keep up loses what it had queued and
+        gets RESYNC (re-read the state) followed by the newest events."""
         if self.queue.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
+            while not self.queue.empty():
                 self.queue.get_nowait()
-            item = RESYNC if item is not RESYNC else item
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(item)
+            self.queue.put_nowait(RESYNC)
+        self.queue.put_nowait(item)
 
     async def get(self) -> dict[str, Any]:
         return await self.queue.get()
@@ -82,6 +82,11 @@ class EventBus:
         if backend is not None:
             with contextlib.suppress(Exception):
                 await backend.disconnect()
+            listener = getattr(backend, "_listener", None)
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(BaseException):
+                    await listener
 
     async def _fan_out(self, backend: RedisBackend) -> None:
         while True:
