@@ -59,7 +59,9 @@ def create_app(
 
         checks = await readiness(resources())
         ok = all(c["ok"] for c in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+        )
 
     async def media(request: Request) -> Response:
         """Local storage downloads: only with a valid, unexpired signature from a URL we issued."""

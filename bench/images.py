@@ -27,11 +27,15 @@ def timed(fn, n=7):
 
 
 def main() -> None:
-    req = ImageRequest(prompt="a calm ocean at dawn", width=1080, height=1920, heading="How tides work", seed="bench")
+    req = ImageRequest(
+        prompt="a calm ocean at dawn", width=1080, height=1920, heading="How tides work", seed="bench"
+    )
     ours = timed(lambda: render_png(req))
     flat = Image.new("RGB", (1080, 1920), (40, 80, 120))
     floor = timed(lambda: flat.save(io.BytesIO(), "PNG", compress_level=1))
-    print(f"procedural 1080x1920: {ours * 1000:.0f} ms; flat PNG encode: {floor * 1000:.0f} ms; ratio {ours / floor:.1f}x")
+    print(
+        f"procedural 1080x1920: {ours * 1000:.0f} ms; flat PNG encode: {floor * 1000:.0f} ms; ratio {ours / floor:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from persistence.enums import Role
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     USER_READ = "user:read"
     USER_UPDATE = "user:update"
     USER_DELETE = "user:delete"
@@ -26,7 +26,15 @@ class Permission(str, Enum):
 
 P = Permission
 _CREATOR = frozenset(
-    {P.USER_READ, P.USER_UPDATE, P.VIDEO_CREATE, P.VIDEO_READ, P.VIDEO_UPDATE, P.VIDEO_DELETE, P.AI_GENERATE_TEXT}
+    {
+        P.USER_READ,
+        P.USER_UPDATE,
+        P.VIDEO_CREATE,
+        P.VIDEO_READ,
+        P.VIDEO_UPDATE,
+        P.VIDEO_DELETE,
+        P.AI_GENERATE_TEXT,
+    }
 )
 _PREMIUM = _CREATOR | {P.AI_GENERATE_IMAGE, P.AI_GENERATE_AUDIO, P.VIDEO_PUBLISH}
 _ADMIN = _PREMIUM | {P.ADMIN_USER_MANAGE, P.ADMIN_ANALYTICS_VIEW}

@@ -59,27 +59,50 @@ class Event:
 
     @classmethod
     def of(cls, video: Video, message: str | None = None) -> Event:
-        return cls(video.id, video.user_id, video.status, video.current_stage, video.processing_progress,
-                   message, video.processing_run, now())
+        return cls(
+            video.id,
+            video.user_id,
+            video.status,
+            video.current_stage,
+            video.processing_progress,
+            message,
+            video.processing_run,
+            now(),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "videoId": str(self.video_id), "userId": str(self.user_id), "status": self.status.value,
-            "stage": self.stage.value if self.stage else None, "progress": self.progress,
-            "message": self.message, "run": self.run, "at": self.at.isoformat(),
+            "videoId": str(self.video_id),
+            "userId": str(self.user_id),
+            "status": self.status.value,
+            "stage": self.stage.value if self.stage else None,
+            "progress": self.progress,
+            "message": self.message,
+            "run": self.run,
+            "at": self.at.isoformat(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
         return cls(
-            uuid.UUID(data["videoId"]), uuid.UUID(data["userId"]), VideoStatus(data["status"]),
-            PipelineStage(data["stage"]) if data.get("stage") else None, int(data["progress"]),
-            data.get("message"), int(data.get("run", 0)), datetime.fromisoformat(data["at"]),
+            uuid.UUID(data["videoId"]),
+            uuid.UUID(data["userId"]),
+            VideoStatus(data["status"]),
+            PipelineStage(data["stage"]) if data.get("stage") else None,
+            int(data["progress"]),
+            data.get("message"),
+            int(data.get("run", 0)),
+            datetime.fromisoformat(data["at"]),
         )
 
 
-def start_run(video: Video, repo: VideoRepository, previous: list[StageRunRow], from_stage: PipelineStage,
-              options: dict[str, Any] | None = None) -> PipelineStage:
+def start_run(
+    video: Video,
+    repo: VideoRepository,
+    previous: list[StageRunRow],
+    from_stage: PipelineStage,
+    options: dict[str, Any] | None = None,
+) -> PipelineStage:
     """Begin a new run at `from_stage`; earlier stages reuse the previous run's outputs.
     Returns the first stage to run."""
     video.processing_run += 1
@@ -93,12 +116,19 @@ def start_run(video: Video, repo: VideoRepository, previous: list[StageRunRow], 
     progress = 0
     for stage in STAGES[: STAGES.index(from_stage)]:
         old = done.get(stage)
-        repo.add_stage_run(StageRunRow(
-            video_id=video.id, run=video.processing_run, stage=stage,
-            status=old.status if old else StageStatus.SKIPPED, progress=100, attempts=0,
-            started_at=old.started_at if old else None, completed_at=old.completed_at if old else None,
-            metadata_=dict(old.metadata_) if old else {},
-        ))
+        repo.add_stage_run(
+            StageRunRow(
+                video_id=video.id,
+                run=video.processing_run,
+                stage=stage,
+                status=old.status if old else StageStatus.SKIPPED,
+                progress=100,
+                attempts=0,
+                started_at=old.started_at if old else None,
+                completed_at=old.completed_at if old else None,
+                metadata_=dict(old.metadata_) if old else {},
+            )
+        )
         progress += WEIGHTS[stage]
     video.processing_progress = progress
     return from_stage
@@ -107,7 +137,9 @@ def start_run(video: Video, repo: VideoRepository, previous: list[StageRunRow], 
 async def latest_outputs(repo: VideoRepository, video: Video) -> dict[PipelineStage, dict[str, Any]]:
     """The outputs of this run's finished stages."""
     rows = (await repo.stage_runs([video.id]))[video.id]
-    return {r.stage: dict(r.metadata_) for r in rows if r.status in (StageStatus.COMPLETED, StageStatus.SKIPPED)}
+    return {
+        r.stage: dict(r.metadata_) for r in rows if r.status in (StageStatus.COMPLETED, StageStatus.SKIPPED)
+    }
 
 
 @dataclass
@@ -117,7 +149,9 @@ class Claim:
     already_done: bool
 
 
-async def claim_stage(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage) -> Claim | None:
+async def claim_stage(
+    session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage
+) -> Claim | None:
     """Mark the stage RUNNING (or find it done). None when the video is gone, terminal,
     cancelled, or already on another run: the job then has nothing to do."""
     repo = VideoRepository(session)
@@ -128,8 +162,17 @@ async def claim_stage(session: AsyncSession, video_id: uuid.UUID, run: int, stag
     if row is not None and row.status in (StageStatus.COMPLETED, StageStatus.SKIPPED):
         return Claim(video, row, already_done=True)
     if row is None:
-        row = repo.add_stage_run(StageRunRow(video_id=video_id, run=run, stage=stage, status=StageStatus.PENDING,
-                                             attempts=0, progress=0, metadata_={}))
+        row = repo.add_stage_run(
+            StageRunRow(
+                video_id=video_id,
+                run=run,
+                stage=stage,
+                status=StageStatus.PENDING,
+                attempts=0,
+                progress=0,
+                metadata_={},
+            )
+        )
     row.status = StageStatus.RUNNING
     row.attempts += 1
     row.started_at = row.started_at or now()
@@ -141,8 +184,9 @@ async def claim_stage(session: AsyncSession, video_id: uuid.UUID, run: int, stag
     return Claim(video, row, already_done=False)
 
 
-async def complete_stage(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage,
-                         outputs: dict[str, Any]) -> Video | None:
+async def complete_stage(
+    session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage, outputs: dict[str, Any]
+) -> Video | None:
     repo = VideoRepository(session)
     video = await repo.get(video_id, for_update=True)
     if video is None or video.processing_run != run or video.status.terminal:
@@ -158,8 +202,9 @@ async def complete_stage(session: AsyncSession, video_id: uuid.UUID, run: int, s
     return video
 
 
-async def record_stage_error(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage,
-                             message: str, *, final: bool) -> Video | None:
+async def record_stage_error(
+    session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage, message: str, *, final: bool
+) -> Video | None:
     """A failed attempt; `final` fails the video (permanent error or retries used up)."""
     repo = VideoRepository(session)
     video = await repo.get(video_id, for_update=True)
@@ -178,11 +223,27 @@ async def record_stage_error(session: AsyncSession, video_id: uuid.UUID, run: in
     return video
 
 
-async def finish_video(session: AsyncSession, video: Video, *, file_key: str, file_size: int, thumbnail_key: str,
-                       subtitles_key: str, duration: float, resolution: str, changes: str | None) -> VideoVersion:
+async def finish_video(
+    session: AsyncSession,
+    video: Video,
+    *,
+    file_key: str,
+    file_size: int,
+    thumbnail_key: str,
+    subtitles_key: str,
+    duration: float,
+    resolution: str,
+    changes: str | None,
+) -> VideoVersion:
     repo = VideoRepository(session)
-    version = VideoVersion(video_id=video.id, version=await repo.next_version(video.id), file_key=file_key,
-                           file_size=file_size, changes=changes, created_by=video.user_id)
+    version = VideoVersion(
+        video_id=video.id,
+        version=await repo.next_version(video.id),
+        file_key=file_key,
+        file_size=file_size,
+        changes=changes,
+        created_by=video.user_id,
+    )
     repo.add_version(version)
     video.file_key, video.file_size = file_key, file_size
     video.thumbnail_key, video.subtitles_key = thumbnail_key, subtitles_key
@@ -193,8 +254,9 @@ async def finish_video(session: AsyncSession, video: Video, *, file_key: str, fi
     return version
 
 
-async def set_stage_progress(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage,
-                             within: int) -> int | None:
+async def set_stage_progress(
+    session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage, within: int
+) -> int | None:
     """Record progress inside a stage; returns the new overall progress (never lower)."""
     repo = VideoRepository(session)
     row = await repo.stage_run(video_id, run, stage)
@@ -211,7 +273,9 @@ async def set_stage_progress(session: AsyncSession, video_id: uuid.UUID, run: in
     return None
 
 
-async def mark_stage_cancelled(session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage) -> None:
+async def mark_stage_cancelled(
+    session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage
+) -> None:
     """The stage was stopped because the video was cancelled: it did not finish, and says why."""
     row = await VideoRepository(session).stage_run(video_id, run, stage, for_update=True)
     if row is not None and row.status is StageStatus.RUNNING:

@@ -21,7 +21,11 @@ from providers.ai.base import ImageRequest, Script, ScriptRequest, ScriptScene, 
 
 Progress = Callable[[int, str | None], Awaitable[None]]
 
-FRAME = {AspectRatio.PORTRAIT: (1080, 1920), AspectRatio.LANDSCAPE: (1920, 1080), AspectRatio.SQUARE: (1080, 1080)}
+FRAME = {
+    AspectRatio.PORTRAIT: (1080, 1920),
+    AspectRatio.LANDSCAPE: (1920, 1080),
+    AspectRatio.SQUARE: (1080, 1080),
+}
 
 
 @dataclass
@@ -69,20 +73,46 @@ class StageWork:
 
 def script_to_json(script: Script) -> dict[str, Any]:
     return {
-        "title": script.title, "language": script.language,
-        "seo": {"title": script.seo.title, "description": script.seo.description, "keywords": list(script.seo.keywords)},
-        "scenes": [{"index": s.index, "narration": s.narration, "visual": s.visual, "keywords": list(s.keywords),
-                    "estimated_seconds": s.estimated_seconds, "heading": s.heading} for s in script.scenes],
+        "title": script.title,
+        "language": script.language,
+        "seo": {
+            "title": script.seo.title,
+            "description": script.seo.description,
+            "keywords": list(script.seo.keywords),
+        },
+        "scenes": [
+            {
+                "index": s.index,
+                "narration": s.narration,
+                "visual": s.visual,
+                "keywords": list(s.keywords),
+                "estimated_seconds": s.estimated_seconds,
+                "heading": s.heading,
+            }
+            for s in script.scenes
+        ],
     }
 
 
 def script_from_json(data: dict[str, Any]) -> Script:
-    scenes = tuple(ScriptScene(index=s["index"], narration=s["narration"], visual=s["visual"],
-                               keywords=tuple(s.get("keywords", ())), estimated_seconds=s.get("estimated_seconds", 0.0),
-                               heading=s.get("heading")) for s in data["scenes"])
+    scenes = tuple(
+        ScriptScene(
+            index=s["index"],
+            narration=s["narration"],
+            visual=s["visual"],
+            keywords=tuple(s.get("keywords", ())),
+            estimated_seconds=s.get("estimated_seconds", 0.0),
+            heading=s.get("heading"),
+        )
+        for s in data["scenes"]
+    )
     seo = data["seo"]
-    return Script(title=data["title"], scenes=scenes, language=data.get("language", "en"),
-                  seo=Seo(title=seo["title"], description=seo["description"], keywords=tuple(seo["keywords"])))
+    return Script(
+        title=data["title"],
+        scenes=scenes,
+        language=data.get("language", "en"),
+        seo=Seo(title=seo["title"], description=seo["description"], keywords=tuple(seo["keywords"])),
+    )
 
 
 # ------------------------------------------------------------------ stages
@@ -91,17 +121,31 @@ def script_from_json(data: dict[str, Any]) -> Script:
 async def run_script(w: StageWork) -> dict[str, Any]:
     spec = w.spec
     await w.progress(10, "Writing the script")
-    result = await w.ai.write_script(w.caller, ScriptRequest(
-        topic=spec.prompt, target_seconds=float(spec.target_seconds), language=spec.language,
-        own_script=spec.script, title=spec.title))
+    result = await w.ai.write_script(
+        w.caller,
+        ScriptRequest(
+            topic=spec.prompt,
+            target_seconds=float(spec.target_seconds),
+            language=spec.language,
+            own_script=spec.script,
+            title=spec.title,
+        ),
+    )
     script = result.script
     if not script.scenes:
         raise BadInput("The script came out empty; give a longer prompt or your own script.")
     key = f"{w.prefix}/script.json"
     await w.storage.put_bytes(key, json.dumps(script_to_json(script)).encode(), "application/json")
-    return {"script_key": key, "scenes": len(script.scenes), "narration": script.narration,
-            "seo": {"title": script.seo.title[:100], "description": script.seo.description,
-                    "keywords": list(script.seo.keywords)[:15]}}
+    return {
+        "script_key": key,
+        "scenes": len(script.scenes),
+        "narration": script.narration,
+        "seo": {
+            "title": script.seo.title[:100],
+            "description": script.seo.description,
+            "keywords": list(script.seo.keywords)[:15],
+        },
+    }
 
 
 async def run_narration(w: StageWork) -> dict[str, Any]:
@@ -118,12 +162,18 @@ async def run_narration(w: StageWork) -> dict[str, Any]:
         raise BadInput("The script has nothing to narrate.")
     await w.progress(5, f"Narrating {len(sentences)} sentences")
     out = w.work_dir / "narration.wav"
-    result = await w.ai.synthesize(w.caller, SpeechRequest(sentences=tuple(sentences), output_path=out,
-                                                           voice=w.spec.voice, language=w.spec.language))
+    result = await w.ai.synthesize(
+        w.caller,
+        SpeechRequest(
+            sentences=tuple(sentences), output_path=out, voice=w.spec.voice, language=w.spec.language
+        ),
+    )
     key = f"{w.prefix}/narration.wav"
     await w.storage.put_file(key, result.path, "audio/wav")
-    timings = [{"start": s.start, "end": s.end, "text": s.text, "scene": scene_of[i] if i < len(scene_of) else -1}
-               for i, s in enumerate(result.sentences)]
+    timings = [
+        {"start": s.start, "end": s.end, "text": s.text, "scene": scene_of[i] if i < len(scene_of) else -1}
+        for i, s in enumerate(result.sentences)
+    ]
     return {"audio_key": key, "duration": result.duration, "sentences": timings}
 
 
@@ -135,9 +185,18 @@ async def run_visuals(w: StageWork) -> dict[str, Any]:
     for i, scene in enumerate(script.scenes):
         key = f"{w.prefix}/scenes/{scene.index:03d}-{w.spec.aspect.value}.png"
         if not await w.storage.exists(key):  # resume: scenes made by an earlier attempt are kept
-            image = await w.ai.generate_image(w.caller, ImageRequest(
-                prompt=scene.visual, width=width, height=height, scene_index=scene.index,
-                heading=scene.heading, keywords=scene.keywords, seed=str(w.spec.id)))
+            image = await w.ai.generate_image(
+                w.caller,
+                ImageRequest(
+                    prompt=scene.visual,
+                    width=width,
+                    height=height,
+                    scene_index=scene.index,
+                    heading=scene.heading,
+                    keywords=scene.keywords,
+                    seed=str(w.spec.id),
+                ),
+            )
             await w.storage.put_bytes(key, image.data, image.mime_type)
         keys.append(key)
         await w.progress(int((i + 1) * 100 / total), f"Scene {i + 1} of {total}")
@@ -157,15 +216,26 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     for i, key in enumerate(visuals["scene_keys"]):
         images.append(await w.storage.get_to_path(key, w.work_dir / f"scene-{i:03d}.png"))
     duration = float(narration["duration"])
-    spans = scene_spans([s["scene"] for s in narration["sentences"]], [s["start"] for s in narration["sentences"]],
-                        [sc.index for sc in script.scenes], duration)
+    spans = scene_spans(
+        [s["scene"] for s in narration["sentences"]],
+        [s["start"] for s in narration["sentences"]],
+        [sc.index for sc in script.scenes],
+        duration,
+    )
     # A scene without a sentence of its own gets no time: it is left out, not shown for 0 s.
-    scenes = [media.SceneInput(path=images[i], start=a, end=b, heading=script.scenes[i].heading)
-              for i, (a, b) in enumerate(spans) if b - a >= 0.05]
+    scenes = [
+        media.SceneInput(path=images[i], start=a, end=b, heading=script.scenes[i].heading)
+        for i, (a, b) in enumerate(spans)
+        if b - a >= 0.05
+    ]
     cues = media.cues_from_sentences((s["start"], s["end"], s["text"]) for s in narration["sentences"])
     out_dir = w.work_dir / "render"
     request = media.RenderRequest(
-        scenes=scenes, narration_path=audio, cues=cues, title=w.spec.title, output_dir=out_dir,
+        scenes=scenes,
+        narration_path=audio,
+        cues=cues,
+        title=w.spec.title,
+        output_dir=out_dir,
         options=media.RenderOptions(aspect=w.spec.aspect.name, preset=w.render_preset, crf=w.render_crf),  # type: ignore[arg-type]
     )
     await w.progress(5, "Rendering")
@@ -181,8 +251,14 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     await w.storage.put_file(keys["vtt_key"], result.vtt_path, "text/vtt")
     await w.storage.put_file(keys["srt_key"], result.srt_path, "application/x-subrip")
     size = await w.storage.put_file(keys["video_key"], result.video_path, "video/mp4")
-    return {**keys, "size": size, "duration": result.duration, "resolution": f"{result.width}x{result.height}",
-            "video_codec": result.video_codec, "audio_codec": result.audio_codec}
+    return {
+        **keys,
+        "size": size,
+        "duration": result.duration,
+        "resolution": f"{result.width}x{result.height}",
+        "video_codec": result.video_codec,
+        "audio_codec": result.audio_codec,
+    }
 
 
 async def run_upload(w: StageWork) -> dict[str, Any]:
@@ -190,10 +266,18 @@ async def run_upload(w: StageWork) -> dict[str, Any]:
     render = w.outputs[PipelineStage.ASSEMBLY]
     base = f"videos/{w.spec.id}/v{w.spec.version}"
     moved: dict[str, Any] = {}
-    names = {"video_key": "video.mp4", "thumbnail_key": "thumbnail.jpg", "vtt_key": "captions.vtt",
-             "srt_key": "captions.srt"}
-    types = {"video_key": "video/mp4", "thumbnail_key": "image/jpeg", "vtt_key": "text/vtt",
-             "srt_key": "application/x-subrip"}
+    names = {
+        "video_key": "video.mp4",
+        "thumbnail_key": "thumbnail.jpg",
+        "vtt_key": "captions.vtt",
+        "srt_key": "captions.srt",
+    }
+    types = {
+        "video_key": "video/mp4",
+        "thumbnail_key": "image/jpeg",
+        "vtt_key": "text/vtt",
+        "srt_key": "application/x-subrip",
+    }
     for i, (field_name, filename) in enumerate(names.items()):
         src, dest = render[field_name], f"{base}/{filename}"
         local = await w.storage.get_to_path(src, w.work_dir / filename)
@@ -212,14 +296,15 @@ STAGE_WORK: dict[PipelineStage, Callable[[StageWork], Awaitable[dict[str, Any]]]
 }
 
 
-def scene_spans(sentence_scenes: list[int], sentence_starts: list[float], scene_indexes: list[int],
-                duration: float) -> list[tuple[float, float]]:
+def scene_spans(
+    sentence_scenes: list[int], sentence_starts: list[float], scene_indexes: list[int], duration: float
+) -> list[tuple[float, float]]:
     """Each scene spans from its first sentence's start to the next scene's start; the first
     starts at 0 and the last ends with the narration, so pictures cover the audio exactly."""
     firsts: dict[int, float] = {}
     for scene, start in zip(sentence_scenes, sentence_starts, strict=False):
         firsts.setdefault(scene, start)
-    starts = []
+    starts: list[float] = []
     for i, idx in enumerate(scene_indexes):
         starts.append(0.0 if i == 0 else firsts.get(idx, starts[-1] if starts else 0.0))
     spans = []

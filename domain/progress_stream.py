@@ -31,19 +31,39 @@ async def progress_stream(resources: Any, principal: Principal, video_id: uuid.U
         while not last.status.terminal:
             try:
                 raw = await asyncio.wait_for(sub.get(), POLL_SECONDS)
-                event = await _current(resources, principal, video_id) if raw.get("type") == "resync" \
+                event = (
+                    await _current(resources, principal, video_id)
+                    if raw.get("type") == "resync"
                     else Event.from_json(raw)
+                )
             except TimeoutError:
                 event = await _current(resources, principal, video_id)
             if event.run < last.run:
                 continue
-            if event.run == last.run and not event.status.terminal and (
-                event.progress < last.progress or (event.progress == last.progress and event.status == last.status
-                                                   and event.stage == last.stage and event.message == last.message)
+            if (
+                event.run == last.run
+                and not event.status.terminal
+                and (
+                    event.progress < last.progress
+                    or (
+                        event.progress == last.progress
+                        and event.status == last.status
+                        and event.stage == last.stage
+                        and event.message == last.message
+                    )
+                )
             ):
                 continue  # stale or duplicate: progress never goes backwards within a run
             if event.run == last.run and event.progress < last.progress:
-                event = Event(event.video_id, event.user_id, event.status, event.stage, last.progress,
-                              event.message, event.run, event.at)
+                event = Event(
+                    event.video_id,
+                    event.user_id,
+                    event.status,
+                    event.stage,
+                    last.progress,
+                    event.message,
+                    event.run,
+                    event.at,
+                )
             last = event
             yield event

@@ -104,7 +104,9 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
     if script == "":
         script = None
     if not 10 <= data.target_duration_seconds <= 600:
-        raise BadInput("The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds")
+        raise BadInput(
+            "The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds"
+        )
     if known_voices is not None and data.voice and data.voice not in known_voices:
         raise BadInput(f"Unknown voice {data.voice!r}; choose one from the voices list.", field="voice")
     platforms = [p.strip().lower() for p in data.platforms if p.strip()]
@@ -121,21 +123,41 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
     language = (data.language or "en").strip() or "en"
     if len(language) > 16:
         raise BadInput("Unknown language code.", field="language")
-    return NewVideo(title=title, prompt=prompt or title, script=script, description=_clean(data.description),
-                    aspect_ratio=data.aspect_ratio, target_duration_seconds=data.target_duration_seconds,
-                    voice=data.voice, language=language, platforms=list(dict.fromkeys(platforms)), tags=tags)
+    return NewVideo(
+        title=title,
+        prompt=prompt or title,
+        script=script,
+        description=_clean(data.description),
+        aspect_ratio=data.aspect_ratio,
+        target_duration_seconds=data.target_duration_seconds,
+        voice=data.voice,
+        language=language,
+        platforms=list(dict.fromkeys(platforms)),
+        tags=tags,
+    )
 
 
-async def create_video(session: AsyncSession, principal: Principal, data: NewVideo,
-                       known_voices: set[str] | None = None) -> tuple[Video, PipelineStage]:
+async def create_video(
+    session: AsyncSession, principal: Principal, data: NewVideo, known_voices: set[str] | None = None
+) -> tuple[Video, PipelineStage]:
     """Store the video as PENDING; the caller enqueues its first stage after commit."""
     user_id = principal.require(Permission.VIDEO_CREATE)
     data = validate_new_video(data, known_voices)
     video = Video(
-        user_id=user_id, title=data.title, description=data.description, prompt=data.prompt,
-        script_content=data.script, script_provided=data.script is not None, aspect_ratio=data.aspect_ratio,
-        target_duration=data.target_duration_seconds, voice=data.voice, language=data.language,
-        platforms=data.platforms, tags=data.tags, processing_run=0, processing_progress=0,
+        user_id=user_id,
+        title=data.title,
+        description=data.description,
+        prompt=data.prompt,
+        script_content=data.script,
+        script_provided=data.script is not None,
+        aspect_ratio=data.aspect_ratio,
+        target_duration=data.target_duration_seconds,
+        voice=data.voice,
+        language=data.language,
+        platforms=data.platforms,
+        tags=data.tags,
+        processing_run=0,
+        processing_progress=0,
     )
     repo = VideoRepository(session)
     repo.add(video)
@@ -146,7 +168,9 @@ async def create_video(session: AsyncSession, principal: Principal, data: NewVid
     return video, first
 
 
-async def _own_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID, permission: Permission) -> Video:
+async def _own_video(
+    session: AsyncSession, principal: Principal, video_id: uuid.UUID, permission: Permission
+) -> Video:
     user_id = principal.require(permission)
     video = await VideoRepository(session).get(video_id, for_update=True)
     if video is None or (video.user_id != user_id and not principal.can(Permission.ADMIN_USER_MANAGE)):
@@ -166,9 +190,13 @@ async def cancel_video(session: AsyncSession, principal: Principal, video_id: uu
     return video
 
 
-async def restart_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID,
-                        from_stage: PipelineStage | None = None, overrides: dict[str, object] | None = None,
-                        ) -> tuple[Video, PipelineStage]:
+async def restart_video(
+    session: AsyncSession,
+    principal: Principal,
+    video_id: uuid.UUID,
+    from_stage: PipelineStage | None = None,
+    overrides: dict[str, object] | None = None,
+) -> tuple[Video, PipelineStage]:
     """retryVideo (from the failed stage) and regenerateVideo (from a chosen stage, with changes)."""
     video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
     repo = VideoRepository(session)
@@ -186,16 +214,24 @@ async def restart_video(session: AsyncSession, principal: Principal, video_id: u
             video.script_provided = True
             from_stage = PipelineStage.SCRIPT
     previous = (await repo.stage_runs([video.id]))[video.id]
-    stage = pipeline.start_run(video, repo, previous, from_stage or PipelineStage.SCRIPT,
-                               {"changes": _describe(overrides)} if overrides else None)
+    stage = pipeline.start_run(
+        video,
+        repo,
+        previous,
+        from_stage or PipelineStage.SCRIPT,
+        {"changes": _describe(overrides)} if overrides else None,
+    )
     await session.flush()
     await session.refresh(video)
     return video, stage
 
 
 def _describe(overrides: dict[str, object]) -> str:
-    parts = [f"{k.replace('_', ' ')}: {v.value if hasattr(v, 'value') else v}"
-             for k, v in overrides.items() if v is not None and k != "script_content"]
+    parts = [
+        f"{k.replace('_', ' ')}: {v.value if hasattr(v, 'value') else v}"
+        for k, v in overrides.items()
+        if v is not None and k != "script_content"
+    ]
     if overrides.get("script_content"):
         parts.append("new script")
     return "Re-rendered (" + ", ".join(parts) + ")" if parts else "Re-rendered"

@@ -20,7 +20,7 @@ from arq import Retry
 from sqlalchemy import text
 
 from domain import pipeline
-from domain.ai import AIService, chains_for
+from domain.ai import AIService
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
@@ -38,11 +38,23 @@ def job_id(video_id: uuid.UUID | str, run: int, stage: PipelineStage, suffix: st
     return f"stage:{video_id}:{run}:{stage.value}{suffix}"
 
 
-async def enqueue_stage(resources: Any, video_id: uuid.UUID, run: int, stage: PipelineStage, *,
-                        defer: float | None = None, suffix: str = "") -> bool:
+async def enqueue_stage(
+    resources: Any,
+    video_id: uuid.UUID,
+    run: int,
+    stage: PipelineStage,
+    *,
+    defer: float | None = None,
+    suffix: str = "",
+) -> bool:
     job = await resources.arq.enqueue_job(
-        "run_stage", str(video_id), run, stage.value,
-        _job_id=job_id(video_id, run, stage, suffix), _queue_name=resources.queue_name, _defer_by=defer,
+        "run_stage",
+        str(video_id),
+        run,
+        stage.value,
+        _job_id=job_id(video_id, run, stage, suffix),
+        _queue_name=resources.queue_name,
+        _defer_by=defer,
     )
     return job is not None
 
@@ -62,7 +74,9 @@ async def stage_is_running(resources: Any, video_id: uuid.UUID, stage: PipelineS
 async def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> AsyncIterator[bool]:
     async with resources.engine.connect() as conn:
         key = _lock_key(video_id, stage)
-        got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key}))
+        got = bool(
+            await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key})
+        )
         await conn.commit()
         try:
             yield got
@@ -114,7 +128,9 @@ def user_message(stage: PipelineStage, exc: BaseException) -> str:
     return f"The {name} stage failed unexpectedly. Retry the video; if it fails again, contact support."
 
 
-async def _watch_cancel(resources: Any, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork) -> None:
+async def _watch_cancel(
+    resources: Any, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork
+) -> None:
     key = resources.key("cancel", str(video_id))
     while not task.done():
         if await resources.redis.exists(key):
@@ -133,17 +149,28 @@ async def run_stage(ctx: dict[str, Any], video_id: str, run: int, stage: str) ->
         return await _run_locked(ctx, resources, vid, run, st)
 
 
-async def _run_locked(ctx: dict[str, Any], resources: Any, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
+async def _run_locked(
+    ctx: dict[str, Any], resources: Any, vid: uuid.UUID, run: int, st: PipelineStage
+) -> str:
     async with transaction(resources.sessionmaker) as session:
         claim = await pipeline.claim_stage(session, vid, run, st)
         if claim is None:
             return "skipped"
         video = claim.video
         outputs = await pipeline.latest_outputs(VideoRepository(session), video)
-        spec = VideoSpec(id=video.id, user_id=video.user_id, run=run, title=video.title, prompt=video.prompt,
-                         script=video.script_content if video.script_provided else None,
-                         aspect=video.aspect_ratio, target_seconds=video.target_duration, voice=video.voice,
-                         language=video.language, version=await VideoRepository(session).next_version(video.id))
+        spec = VideoSpec(
+            id=video.id,
+            user_id=video.user_id,
+            run=run,
+            title=video.title,
+            prompt=video.prompt,
+            script=video.script_content if video.script_provided else None,
+            aspect=video.aspect_ratio,
+            target_seconds=video.target_duration,
+            voice=video.voice,
+            language=video.language,
+            version=await VideoRepository(session).next_version(video.id),
+        )
         event = pipeline.Event.of(video, f"{st.value} started" if not claim.already_done else None)
     await publish_event(resources, event)
     if not claim.already_done:
@@ -153,8 +180,13 @@ async def _run_locked(ctx: dict[str, Any], resources: Any, vid: uuid.UUID, run: 
     return await _hand_on(resources, vid, run, st)
 
 
-async def _execute(ctx: dict[str, Any], resources: Any, spec: VideoSpec,
-                   outputs: dict[PipelineStage, dict[str, Any]], st: PipelineStage) -> str:
+async def _execute(
+    ctx: dict[str, Any],
+    resources: Any,
+    spec: VideoSpec,
+    outputs: dict[PipelineStage, dict[str, Any]],
+    st: PipelineStage,
+) -> str:
     settings = resources.settings
     work_dir = settings.work_dir / str(spec.id) / f"{spec.run}-{st.value}-{uuid.uuid4().hex[:6]}"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -171,10 +203,17 @@ async def _execute(ctx: dict[str, Any], resources: Any, spec: VideoSpec,
         if overall is not None and video is not None:
             await publish_event(resources, pipeline.Event.of(video, message))
 
-    work = StageWork(spec=spec, outputs=outputs, storage=resources.extras["storage"],
-                     ai=AIService(resources.sessionmaker, chains_for(resources)), work_dir=work_dir,
-                     progress=progress, render_preset=settings.render_preset, render_crf=settings.render_crf,
-                     render_timeout=max(120.0, spec.target_seconds * 6.0))
+    work = StageWork(
+        spec=spec,
+        outputs=outputs,
+        storage=resources.extras["storage"],
+        ai=AIService.for_resources(resources),
+        work_dir=work_dir,
+        progress=progress,
+        render_preset=settings.render_preset,
+        render_crf=settings.render_crf,
+        render_timeout=max(120.0, spec.target_seconds * 6.0),
+    )
     task = asyncio.ensure_future(STAGE_WORK[st](work))
     watcher = asyncio.ensure_future(_watch_cancel(resources, spec.id, task, work))
     try:
@@ -198,20 +237,33 @@ async def _execute(ctx: dict[str, Any], resources: Any, spec: VideoSpec,
         if st is PipelineStage.SCRIPT:
             seo = stage_outputs["seo"]
             video.script_content = stage_outputs["narration"]
-            video.seo_title, video.seo_description, video.seo_keywords = seo["title"], seo["description"], seo["keywords"]
+            video.seo_title, video.seo_description, video.seo_keywords = (
+                seo["title"],
+                seo["description"],
+                seo["keywords"],
+            )
         if st is PipelineStage.UPLOAD:
             await pipeline.finish_video(
-                session, video, file_key=stage_outputs["video_key"], file_size=stage_outputs["video_size"],
-                thumbnail_key=stage_outputs["thumbnail_key"], subtitles_key=stage_outputs["vtt_key"],
-                duration=float(stage_outputs["duration"]), resolution=stage_outputs["resolution"],
+                session,
+                video,
+                file_key=stage_outputs["video_key"],
+                file_size=stage_outputs["video_size"],
+                thumbnail_key=stage_outputs["thumbnail_key"],
+                subtitles_key=stage_outputs["vtt_key"],
+                duration=float(stage_outputs["duration"]),
+                resolution=stage_outputs["resolution"],
                 changes=video.processing_stages.get("changes"),
             )
-        event = pipeline.Event.of(video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready")
+        event = pipeline.Event.of(
+            video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready"
+        )
     await publish_event(resources, event)
     return "done"
 
 
-async def _fail(ctx: dict[str, Any], resources: Any, spec: VideoSpec, st: PipelineStage, exc: Exception) -> str:
+async def _fail(
+    ctx: dict[str, Any], resources: Any, spec: VideoSpec, st: PipelineStage, exc: Exception
+) -> str:
     transient = is_transient(exc)
     try_number = int(ctx.get("job_try", 1))
     final = not transient or try_number >= resources.settings.job_max_tries
@@ -219,7 +271,9 @@ async def _fail(ctx: dict[str, Any], resources: Any, spec: VideoSpec, st: Pipeli
     if transient:
         log.warning("stage %s of %s failed (try %s): %s", st.value, spec.id, try_number, exc)
     else:
-        log.info("stage %s of %s failed: %s", st.value, spec.id, exc, exc_info=not isinstance(exc, DomainError))
+        log.info(
+            "stage %s of %s failed: %s", st.value, spec.id, exc, exc_info=not isinstance(exc, DomainError)
+        )
     async with transaction(resources.sessionmaker) as session:
         video = await pipeline.record_stage_error(session, spec.id, spec.run, st, message, final=final)
     if video is not None and final:

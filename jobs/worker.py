@@ -21,7 +21,9 @@ def cron_jobs(reconcile_every: int = 60) -> list[Any]:
     return registry.crons(reconcile_every)
 
 
-def make_worker(resources: Resources, *, handle_signals: bool = True, burst: bool = False, **kw: Any) -> Worker:
+def make_worker(
+    resources: Resources, *, handle_signals: bool = True, burst: bool = False, **kw: Any
+) -> Worker:
     settings = resources.settings
 
     async def on_startup(ctx: dict[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """Stored vocabularies. The domain re-exports these; the schema maps them to GraphQL enums."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     GUEST = "guest"
     USER = "user"
     CREATOR = "creator"
@@ -12,7 +12,7 @@ class Role(str, Enum):
     SUPER_ADMIN = "super_admin"
 
 
-class VideoStatus(str, Enum):
+class VideoStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -24,7 +24,7 @@ class VideoStatus(str, Enum):
         return self in (VideoStatus.COMPLETED, VideoStatus.FAILED, VideoStatus.CANCELLED)
 
 
-class PipelineStage(str, Enum):
+class PipelineStage(StrEnum):
     SCRIPT = "script"
     NARRATION = "narration"
     VISUALS = "visuals"
@@ -32,7 +32,7 @@ class PipelineStage(str, Enum):
     UPLOAD = "upload"
 
 
-class StageStatus(str, Enum):
+class StageStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -40,38 +40,38 @@ class StageStatus(str, Enum):
     SKIPPED = "skipped"
 
 
-class AspectRatio(str, Enum):
+class AspectRatio(StrEnum):
     PORTRAIT = "portrait"
     LANDSCAPE = "landscape"
     SQUARE = "square"
 
 
-class GenerationType(str, Enum):
+class GenerationType(StrEnum):
     TEXT = "text"
     IMAGE = "image"
     AUDIO = "audio"
 
 
-class GenerationStatus(str, Enum):
+class GenerationStatus(StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"
     FAILED = "failed"
     CACHED = "cached"
 
 
-class QuotaPeriod(str, Enum):
+class QuotaPeriod(StrEnum):
     DAILY = "daily"
     MONTHLY = "monthly"
 
 
-class PublicationStatus(str, Enum):
+class PublicationStatus(StrEnum):
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
     FAILED = "failed"
 
 
-class SubscriptionStatus(str, Enum):
+class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
     EXPIRED = "expired"

@@ -21,9 +21,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from persistence.base import Base, UUIDKey, Timestamps, str_enum
+from persistence.base import Base, Timestamps, UUIDKey, str_enum
 from persistence.enums import AspectRatio, PipelineStage, StageStatus, VideoStatus
 
 
@@ -59,7 +59,9 @@ class Video(UUIDKey, Timestamps, Base):
     current_stage: Mapped[PipelineStage | None] = mapped_column(str_enum(PipelineStage, "current_stage"))
     processing_run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Incremented each time processing (re)starts; stage rows and events belong to a run."""
-    processing_stages: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
+    processing_stages: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'::jsonb")
+    )
     """Per-run options: the stage to start from, overrides for a re-render."""
     processing_error: Mapped[str | None] = mapped_column(Text)
     failed_stage: Mapped[PipelineStage | None] = mapped_column(str_enum(PipelineStage, "failed_stage"))
@@ -165,7 +167,9 @@ class VideoRepository:
             stmt = stmt.where(Video.status == status)
         if after is not None:
             created, vid = after
-            stmt = stmt.where((Video.created_at < created) | ((Video.created_at == created) & (Video.id < vid)))
+            stmt = stmt.where(
+                (Video.created_at < created) | ((Video.created_at == created) & (Video.id < vid))
+            )
         stmt = stmt.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit)
         return list((await self.session.scalars(stmt)).all())
 
@@ -225,7 +229,9 @@ class VideoRepository:
         return out
 
     async def next_version(self, video_id: uuid.UUID) -> int:
-        stmt = select(func.coalesce(func.max(VideoVersion.version), 0)).where(VideoVersion.video_id == video_id)
+        stmt = select(func.coalesce(func.max(VideoVersion.version), 0)).where(
+            VideoVersion.video_id == video_id
+        )
         return int(await self.session.scalar(stmt) or 0) + 1
 
     def add_version(self, row: VideoVersion) -> None:

@@ -24,9 +24,13 @@ class VideoQuery:
     @strawberry.field(extensions=requires(P.VIDEO_READ))
     async def video(self, info: Info, id: strawberry.ID) -> Video | None:
         _, raw = from_global_id(id, "Video")
-        return Video.from_model(await video_domain.get_video(info.context.session, info.context.principal, raw))
+        return Video.from_model(
+            await video_domain.get_video(info.context.session, info.context.principal, raw)
+        )
 
-    @strawberry.field(description="The signed-in user's videos, newest first.", extensions=requires(P.VIDEO_READ))
+    @strawberry.field(
+        description="The signed-in user's videos, newest first.", extensions=requires(P.VIDEO_READ)
+    )
     async def videos(
         self,
         info: Info,
@@ -68,11 +72,18 @@ class VideoMutation:
     @strawberry.mutation(extensions=requires(P.VIDEO_CREATE))
     async def create_video(self, info: Info, input: CreateVideoInput) -> Video:
         data = video_domain.NewVideo(
-            title=input.title, prompt=input.prompt, script=input.script, description=input.description,
+            title=input.title,
+            prompt=input.prompt,
+            script=input.script,
+            description=input.description,
             aspect_ratio=to_domain(AspectE, input.aspect_ratio) or AspectE.PORTRAIT,
-            target_duration_seconds=input.target_duration_seconds if input.target_duration_seconds is not None else 60,
-            voice=input.voice, language=input.language or "en",
-            platforms=list(input.platforms or []), tags=list(input.tags or []),
+            target_duration_seconds=input.target_duration_seconds
+            if input.target_duration_seconds is not None
+            else 60,
+            voice=input.voice,
+            language=input.language or "en",
+            platforms=list(input.platforms or []),
+            tags=list(input.tags or []),
         )
         video, stage = await video_domain.create_video(info.context.session, info.context.principal, data)
         _after_start(info, video, stage)
@@ -102,17 +113,23 @@ class VideoMutation:
         _after_start(info, video, stage)
         return Video.from_model(video)
 
-    @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE),
-                         description="Re-render from a stage with changed settings; adds a new version.")
+    @strawberry.mutation(
+        extensions=requires(P.VIDEO_UPDATE),
+        description="Re-render from a stage with changed settings; adds a new version.",
+    )
     async def regenerate_video(self, info: Info, input: RegenerateVideoInput) -> Video:
         _, raw = from_global_id(input.id, "Video")
-        overrides = {"voice": input.voice, "aspect_ratio": to_domain(AspectE, input.aspect_ratio),
-                     "script_content": input.script}
+        overrides = {
+            "voice": input.voice,
+            "aspect_ratio": to_domain(AspectE, input.aspect_ratio),
+            "script_content": input.script,
+        }
         from_stage = to_domain(StageE, input.from_stage)
         if from_stage is None:
             from_stage = StageE.VISUALS if input.aspect_ratio and not input.voice else StageE.NARRATION
-        video, stage = await video_domain.restart_video(info.context.session, info.context.principal, raw,
-                                                        from_stage, overrides)
+        video, stage = await video_domain.restart_video(
+            info.context.session, info.context.principal, raw, from_stage, overrides
+        )
         await info.context.resources.redis.delete(info.context.resources.key("cancel", str(video.id)))
         _after_start(info, video, stage)
         return Video.from_model(video)
@@ -137,13 +154,20 @@ class VideoSubscription:
         description="The first event is the video's current state; completes after a terminal status.",
         extensions=requires(P.VIDEO_READ),
     )
-    async def video_progress(self, info: Info, video_id: strawberry.ID) -> AsyncGenerator[VideoProgressEvent, None]:
+    async def video_progress(
+        self, info: Info, video_id: strawberry.ID
+    ) -> AsyncGenerator[VideoProgressEvent, None]:
         from domain.progress_stream import progress_stream
         from schema.common import to_gql
 
         _, raw = from_global_id(video_id, "Video")
         async for event in progress_stream(info.context.resources, info.context.principal, raw):
             yield VideoProgressEvent(
-                video_id=video_id, status=to_gql(VideoStatus, event.status), stage=to_gql(PipelineStage, event.stage),
-                progress=event.progress, message=event.message, at=event.at, run=event.run,
+                video_id=video_id,
+                status=to_gql(VideoStatus, event.status),
+                stage=to_gql(PipelineStage, event.stage),
+                progress=event.progress,
+                message=event.message,
+                at=event.at,
+                run=event.run,
             )

@@ -37,8 +37,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
-@click.option("--data-dir", default=None, type=click.Path(path_type=Path), help="Data folder (default ./data).")
-@click.option("--no-worker", is_flag=True, help="Run the API alone; workers run elsewhere (`autovideo worker`).")
+@click.option(
+    "--data-dir", default=None, type=click.Path(path_type=Path), help="Data folder (default ./data)."
+)
+@click.option(
+    "--no-worker", is_flag=True, help="Run the API alone; workers run elsewhere (`autovideo worker`)."
+)
 def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: bool) -> None:
     """Run the API (GraphQL + GraphiQL at /graphql) and, unless --no-worker, an in-process worker."""
     import uvicorn
@@ -57,7 +61,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
         try:
             app = create_app(settings, runtime=runtime)
             config = uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+                lifespan="on",
             )
             await uvicorn.Server(config).serve()
         finally:

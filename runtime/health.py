@@ -10,10 +10,10 @@ from typing import Any
 from persistence.db import ping
 
 
-async def _check(fn: Callable[[], Awaitable[Any]], timeout: float = 2.0) -> dict[str, Any]:
+async def _check(fn: Callable[[], Awaitable[Any]], limit: float = 2.0) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(fn(), timeout)
+        await asyncio.wait_for(fn(), limit)
         return {"ok": True, "ms": round((time.perf_counter() - start) * 1000, 1)}
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}

@@ -90,7 +90,9 @@ async def build_resources(settings: Settings, embedded: EmbeddedServices | None 
     try:
         client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5, health_check_interval=30)
         await client.ping()
-        arq = await create_pool(redis_settings(redis_url), default_queue_name=settings.redis_prefix + ":queue")
+        arq = await create_pool(
+            redis_settings(redis_url), default_queue_name=settings.redis_prefix + ":queue"
+        )
     except Exception as exc:
         await engine.dispose()
         raise ConfigError(f"AUTOVIDEO_REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None

@@ -145,7 +145,9 @@ class Settings(BaseSettings):
                 '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")'
             )
         if self.jwt_algorithm != "HS256" and not (self.jwt_private_key and self.jwt_public_key):
-            raise ValueError("AUTOVIDEO_JWT_PRIVATE_KEY and AUTOVIDEO_JWT_PUBLIC_KEY are required for RS256/ES256")
+            raise ValueError(
+                "AUTOVIDEO_JWT_PRIVATE_KEY and AUTOVIDEO_JWT_PUBLIC_KEY are required for RS256/ES256"
+            )
         return self
 
     # ---------------------------------------------------------------- derived
@@ -186,7 +188,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def encryption_keys(self) -> list[str]:
-        raw = self.encryption_key.get_secret_value() if self.encryption_key else self._dev_secret("encryption_key")
+        raw = (
+            self.encryption_key.get_secret_value()
+            if self.encryption_key
+            else self._dev_secret("encryption_key")
+        )
         return [k.strip() for k in raw.split(",") if k.strip()]
 
 

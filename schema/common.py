@@ -15,7 +15,7 @@ from persistence import enums as E
 
 def _mirror(enum_cls: type[Enum], name: str) -> type[Enum]:
     """A GraphQL enum with the stored enum's member names (values are the stored ones)."""
-    return strawberry.enum(Enum(name, {m.name: m.value for m in enum_cls}), name=name)  # type: ignore[misc,return-value]
+    return strawberry.enum(Enum(name, {m.name: m.value for m in enum_cls}), name=name)  # type: ignore[call-overload,no-any-return]
 
 
 Role = _mirror(E.Role, "Role")

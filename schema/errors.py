@@ -21,10 +21,13 @@ def classify(error: GraphQLError) -> GraphQLError:
     if isinstance(original, DomainError):
         ext.update(original.extensions)
         ext["code"] = original.code
-        return GraphQLError(original.message, error.nodes, error.source, error.positions, error.path, None, ext)
-    if original is not None and getattr(original, "extensions", None) and "code" in (original.extensions or {}):
+        return GraphQLError(
+            original.message, error.nodes, error.source, error.positions, error.path, None, ext
+        )
+    carried = getattr(original, "extensions", None) if original is not None else None
+    if isinstance(carried, dict) and "code" in carried:
         # Strawberry permission errors carry their code already.
-        ext.update(original.extensions)  # type: ignore[union-attr]
+        ext.update(carried)
         return GraphQLError(str(original), error.nodes, error.source, error.positions, error.path, None, ext)
     if original is None:
         if "code" in ext:

@@ -37,7 +37,8 @@ async def _recreate_database(admin_url: str, name: str, template: str | None = N
     conn = await asyncpg.connect(**kwargs)
     try:
         await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
             name,
         )
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -95,7 +96,9 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     # Sessions' commits become savepoint releases inside the outer transaction.
-    return async_sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
 
 
 @pytest.fixture
@@ -134,7 +137,10 @@ def settings(tmp_path: Path, migrated_url: str, services: Any, redis_prefix: str
 
 @pytest.fixture
 async def resources(
-    settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], redis_client: aioredis.Redis
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis_client: aioredis.Redis,
 ) -> AsyncIterator[Resources]:
     """Process resources for in-process tests, sharing the test's rolled-back transaction."""
     from arq.connections import create_pool
@@ -144,7 +150,9 @@ async def resources(
     from runtime.resources import redis_settings
 
     assert settings.redis_url
-    arq = await create_pool(redis_settings(settings.redis_url), default_queue_name=settings.redis_prefix + ":queue")
+    arq = await create_pool(
+        redis_settings(settings.redis_url), default_queue_name=settings.redis_prefix + ":queue"
+    )
     res = Resources(
         settings=settings,
         engine=engine,

@@ -28,12 +28,16 @@ class GraphQLWs:
     async def __aexit__(self, *exc: object) -> None:
         await self.conn.close()
 
-    async def subscribe(self, query: str, variables: dict[str, Any] | None = None,
-                        timeout: float = 120) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(
+        self, query: str, variables: dict[str, Any] | None = None, timeout: float = 120
+    ) -> AsyncIterator[dict[str, Any]]:
         """Yields each `next` payload; returns on `complete`; raises on `error`."""
         op = uuid.uuid4().hex
-        await self.conn.send(json.dumps({"id": op, "type": "subscribe",
-                                         "payload": {"query": query, "variables": variables or {}}}))
+        await self.conn.send(
+            json.dumps(
+                {"id": op, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
+            )
+        )
         while True:
             msg = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
             if msg.get("type") == "ping":

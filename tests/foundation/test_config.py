@@ -12,8 +12,12 @@ from tests.live import ROOT
 
 def run_cli(*args, env):
     return subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args], cwd=ROOT, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "runtime.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -42,7 +46,9 @@ def test_unreachable_database_fails_fast_with_one_line(tmp_path, services):
 
 
 def test_malformed_redis_url_fails_cli_without_traceback(tmp_path):
-    out = run_cli("migrate", env={"AUTOVIDEO_REDIS_URL": "localhost:6379", "AUTOVIDEO_DATA_DIR": str(tmp_path)})
+    out = run_cli(
+        "migrate", env={"AUTOVIDEO_REDIS_URL": "localhost:6379", "AUTOVIDEO_DATA_DIR": str(tmp_path)}
+    )
     assert out.returncode != 0
     assert "AUTOVIDEO_REDIS_URL" in out.stderr and "Traceback" not in out.stderr
 

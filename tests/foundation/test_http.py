@@ -8,8 +8,11 @@ from tests.live import LiveServer, service_env
 
 @pytest.fixture
 def server(tmp_path, e2e_database, services, redis_prefix):
-    srv = LiveServer(service_env(e2e_database, services[1], tmp_path / "data", redis_prefix), tmp_path / "server.log",
-                     worker=False)
+    srv = LiveServer(
+        service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
+        tmp_path / "server.log",
+        worker=False,
+    )
     try:
         srv.wait_ready()
         yield srv
@@ -30,7 +33,9 @@ def test_http_endpoints(server):
     assert ready["status"] == "ok" and all(c["ok"] for c in ready["checks"].values())
     bad = httpx.post(server.graphql, json={"query": "{ me { id }"})
     assert bad.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    unauth = httpx.post(server.graphql, json={"query": "{ me { id } }"}, headers={"Authorization": "Bearer nope"})
+    unauth = httpx.post(
+        server.graphql, json={"query": "{ me { id } }"}, headers={"Authorization": "Bearer nope"}
+    )
     assert unauth.status_code == 401
     assert unauth.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     forged = httpx.get(f"{server.url}/media/videos/x/video.mp4", params={"exp": "9999999999", "sig": "00"})

@@ -24,10 +24,14 @@ async def test_monthly_partitions_exist_and_default_catches_the_rest(connection)
     from sqlalchemy import text
 
     names = set(
-        (await connection.execute(
-            text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                 "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'video_statistics_daily'")
-        )).scalars()
+        (
+            await connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'video_statistics_daily'"
+                )
+            )
+        ).scalars()
     )
     assert "video_statistics_daily_default" in names
     assert len(names) >= 4  # default + this month + two ahead

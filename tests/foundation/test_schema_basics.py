@@ -24,7 +24,9 @@ async def test_another_users_video_reads_as_not_found(resources, session):
     assert mine.errors is None and mine.data["video"]["owner"]["email"] == alice.email
     theirs = await execute(resources, q, {"id": gid}, principal_for(bob))
     assert codes(theirs) == ["NOT_FOUND"]
-    via_node = await execute(resources, "query($id: ID!) { node(id: $id) { id } }", {"id": gid}, principal_for(bob))
+    via_node = await execute(
+        resources, "query($id: ID!) { node(id: $id) { id } }", {"id": gid}, principal_for(bob)
+    )
     assert codes(via_node) == ["NOT_FOUND"]
 
 
@@ -35,7 +37,9 @@ async def test_admin_sees_others_email_and_others_do_not(resources, session):
     await session.commit()
     q = "query($id: ID!) { node(id: $id) { ... on User { username email } } }"
     gid = to_global_id("User", alice.id)
-    assert (await execute(resources, q, {"id": gid}, principal_for(admin, (Role.ADMIN,)))).data["node"]["email"] == alice.email
+    assert (await execute(resources, q, {"id": gid}, principal_for(admin, (Role.ADMIN,)))).data["node"][
+        "email"
+    ] == alice.email
     assert (await execute(resources, q, {"id": gid}, principal_for(other))).data["node"]["email"] is None
 
 
@@ -44,7 +48,10 @@ async def test_videos_paginate_newest_first(resources, session):
     for i in range(5):
         await make_video(session, alice, title=f"v{i}")
     await session.commit()
-    q = "query($after: String) { videos(first: 2, after: $after) { totalCount edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }"
+    q = (
+        "query($after: String) { videos(first: 2, after: $after) { totalCount "
+        "edges { cursor node { title } } pageInfo { hasNextPage endCursor } } }"
+    )
     seen, after = [], None
     while True:
         r = await execute(resources, q, {"after": after}, principal_for(alice))

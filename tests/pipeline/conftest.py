@@ -13,8 +13,14 @@ from runtime.settings import Settings
 @pytest.fixture
 async def live_resources(tmp_path, e2e_database, services, redis_prefix, redis_client):
     settings = Settings(
-        environment="test", data_dir=tmp_path / "data", database_url=e2e_database, redis_url=services[1],
-        redis_prefix=redis_prefix, secret_key="p" * 40, render_preset="ultrafast", _env_file=None,
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=e2e_database,
+        redis_url=services[1],
+        redis_prefix=redis_prefix,
+        secret_key="p" * 40,
+        render_preset="ultrafast",
+        _env_file=None,
     )
     res = await build_resources(settings)
     res.extras["storage"] = make_storage(settings)

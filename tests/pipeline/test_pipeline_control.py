@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domain.ai import AIChains, build_image_providers, build_speech_providers, build_text_providers
-from persistence.enums import PipelineStage, StageStatus, VideoStatus
+from persistence.enums import PipelineStage, Role, StageStatus, VideoStatus
 from persistence.video import VideoRepository
 from providers.ai.base import ImageRequest, ImageResult, PermanentProviderError, SpeechRequest, Voice
 from providers.ai.chain import FallbackChain
@@ -54,10 +54,27 @@ def chains(settings, *, images=None, speech=None) -> AIChains:  # type: ignore[n
     )
 
 
+async def premium_owner(resources):  # type: ignore[no-untyped-def]
+    """The stand-in providers play external ones, which only PREMIUM users get."""
+    async with resources.sessionmaker() as s, s.begin():
+        return await make_user(s, roles=(Role.PREMIUM,))
+
+
 async def create(resources, owner) -> str:  # type: ignore[no-untyped-def]
-    r = await execute(resources, CREATE, {"input": {"title": "Control", "prompt": "x", "script": SCRIPT,
-                                                    "targetDurationSeconds": 10, "aspectRatio": "SQUARE"}},
-                      principal_for(owner))
+    r = await execute(
+        resources,
+        CREATE,
+        {
+            "input": {
+                "title": "Control",
+                "prompt": "x",
+                "script": SCRIPT,
+                "targetDurationSeconds": 10,
+                "aspectRatio": "SQUARE",
+            }
+        },
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert r.errors is None, r.errors
     return str(r.data["createVideo"]["id"])
 
@@ -71,8 +88,7 @@ async def state(resources, gid: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
-    async with live_resources.sessionmaker() as s, s.begin():
-        owner = await make_user(s)
+    owner = await premium_owner(live_resources)
     slow = SlowImages(seconds=60)
     live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[slow])
     gid = await create(live_resources, owner)
@@ -84,8 +100,12 @@ async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
         await asyncio.sleep(0.1)
     else:
         pytest.fail("VISUALS never started")
-    r = await execute(live_resources, "mutation($id: ID!) { cancelVideo(id: $id) { status } }", {"id": gid},
-                      principal_for(owner))
+    r = await execute(
+        live_resources,
+        "mutation($id: ID!) { cancelVideo(id: $id) { status } }",
+        {"id": gid},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert r.errors is None and r.data["cancelVideo"]["status"] == "CANCELLED"
     await asyncio.wait_for(worker, 20)  # the 60 s provider call was aborted, not waited for
     video, runs = await state(live_resources, gid)
@@ -93,15 +113,18 @@ async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
     assert {r.stage for r in runs} == {PipelineStage.SCRIPT, PipelineStage.NARRATION, PipelineStage.VISUALS}
     visuals = next(r for r in runs if r.stage is PipelineStage.VISUALS)
     assert visuals.status is StageStatus.FAILED and visuals.error_message == "Cancelled."
-    again = await execute(live_resources, "mutation($id: ID!) { cancelVideo(id: $id) { status } }", {"id": gid},
-                          principal_for(owner))
+    again = await execute(
+        live_resources,
+        "mutation($id: ID!) { cancelVideo(id: $id) { status } }",
+        {"id": gid},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert codes(again) == ["CONFLICT"]
 
 
 @pytest.mark.slow
 async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: Path):
-    async with live_resources.sessionmaker() as s, s.begin():
-        owner = await make_user(s)
+    owner = await premium_owner(live_resources)
     live_resources.extras["ai_chains"] = chains(live_resources.settings, speech=[BrokenSpeech()])
     gid = await create(live_resources, owner)
     await drain(live_resources)
@@ -109,13 +132,17 @@ async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: P
     assert video.status is VideoStatus.FAILED and video.failed_stage is PipelineStage.NARRATION
     assert "broken-speech" in video.processing_error and "rejected" in video.processing_error
     q = "query($id: ID!) { video(id: $id) { status processingError stages { stage status errorMessage } } }"
-    seen = (await execute(live_resources, q, {"id": gid}, principal_for(owner))).data["video"]
+    seen = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data["video"]
     narration = next(s for s in seen["stages"] if s["stage"] == "NARRATION")
     assert narration["status"] == "FAILED" and narration["errorMessage"]
 
     live_resources.extras["ai_chains"] = chains(live_resources.settings)
-    r = await execute(live_resources, "mutation($id: ID!) { retryVideo(id: $id) { status processingProgress } }",
-                      {"id": gid}, principal_for(owner))
+    r = await execute(
+        live_resources,
+        "mutation($id: ID!) { retryVideo(id: $id) { status processingProgress } }",
+        {"id": gid},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert r.errors is None and r.data["retryVideo"]["status"] == "PENDING"
     assert r.data["retryVideo"]["processingProgress"] == 10  # SCRIPT's share, reused
     await drain(live_resources)
@@ -123,27 +150,34 @@ async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: P
     assert video.status is VideoStatus.COMPLETED and video.processing_run == 2
     script = next(r for r in runs if r.stage is PipelineStage.SCRIPT)
     assert script.status is StageStatus.COMPLETED and script.attempts == 0  # reused, not re-run
-    not_again = await execute(live_resources, "mutation($id: ID!) { retryVideo(id: $id) { status } }",
-                              {"id": gid}, principal_for(owner))
+    not_again = await execute(
+        live_resources,
+        "mutation($id: ID!) { retryVideo(id: $id) { status } }",
+        {"id": gid},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert codes(not_again) == ["CONFLICT"]
 
 
 @pytest.mark.slow
 async def test_regenerate_adds_a_version_and_keeps_the_old_file(live_resources):
-    async with live_resources.sessionmaker() as s, s.begin():
-        owner = await make_user(s)
+    owner = await premium_owner(live_resources)
     gid = await create(live_resources, owner)
     await drain(live_resources)
     first, _ = await state(live_resources, gid)
     assert first.status is VideoStatus.COMPLETED
-    r = await execute(live_resources, """mutation($i: RegenerateVideoInput!) { regenerateVideo(input: $i) { status } }""",
-                      {"i": {"id": gid, "aspectRatio": "LANDSCAPE"}}, principal_for(owner))
+    r = await execute(
+        live_resources,
+        """mutation($i: RegenerateVideoInput!) { regenerateVideo(input: $i) { status } }""",
+        {"i": {"id": gid, "aspectRatio": "LANDSCAPE"}},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
     assert r.errors is None, r.errors
     await drain(live_resources)
     video, _ = await state(live_resources, gid)
     assert video.status is VideoStatus.COMPLETED and video.resolution == "1920x1080"
     q = "query($id: ID!) { video(id: $id) { versions { version fileUrl changes } } }"
-    versions = (await execute(live_resources, q, {"id": gid}, principal_for(owner))).data["video"]["versions"]
+    versions = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data["video"]["versions"]
     assert [v["version"] for v in versions] == [1, 2] and "aspect ratio" in versions[1]["changes"]
     storage = live_resources.extras["storage"]
     assert storage.path_of(first.file_key).exists() and video.file_key != first.file_key
@@ -152,12 +186,10 @@ async def test_regenerate_adds_a_version_and_keeps_the_old_file(live_resources):
 async def test_progress_stream_starts_from_the_stored_state_and_ends_on_terminal(live_resources):
     from domain.progress_stream import progress_stream
 
-    async with live_resources.sessionmaker() as s, s.begin():
-        owner = await make_user(s)
+    owner = await premium_owner(live_resources)
     gid = await create(live_resources, owner)
     _, vid = from_global_id(gid)
-    video, _ = await state(live_resources, gid)
-    video_principal = principal_for(owner)
+    video_principal = principal_for(owner, (Role.PREMIUM,))
     got = []
 
     async def listen() -> None:
@@ -166,7 +198,8 @@ async def test_progress_stream_starts_from_the_stored_state_and_ends_on_terminal
 
     task = asyncio.create_task(listen())
     await asyncio.sleep(0.3)
-    await execute(live_resources, "mutation($id: ID!) { cancelVideo(id: $id) { status } }", {"id": gid},
-                  video_principal)
+    await execute(
+        live_resources, "mutation($id: ID!) { cancelVideo(id: $id) { status } }", {"id": gid}, video_principal
+    )
     await asyncio.wait_for(task, 10)
     assert [e.status for e in got] == [VideoStatus.PENDING, VideoStatus.CANCELLED]

@@ -16,15 +16,20 @@ from tests.ws import GraphQLWs
 
 CREATE = "mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status } }"
 PROGRESS = "subscription($id: ID!) { videoProgress(videoId: $id) { status stage progress message at } }"
-VIDEO = """query($id: ID!) { video(id: $id) { status duration resolution format fileUrl thumbnailUrl subtitlesUrl
+VIDEO = """query($id: ID!) { video(id: $id) {
+  status duration resolution format fileUrl thumbnailUrl subtitlesUrl
   processingProgress stages { stage status attempts } versions { version fileUrl } } }"""
-SCRIPT = ("The honeybee visits about two thousand flowers a day. It carries nectar home in a special stomach. "
-          "Inside the hive, workers fan their wings to dry it. After a few days the nectar becomes honey.")
+SCRIPT = (
+    "The honeybee visits about two thousand flowers a day. It carries nectar home in a special stomach. "
+    "Inside the hive, workers fan their wings to dry it. After a few days the nectar becomes honey."
+)
 
 
 def gql(server: LiveServer, query: str, variables: dict | None = None, token: str | None = None) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = httpx.post(server.graphql, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30)
+    r = httpx.post(
+        server.graphql, json={"query": query, "variables": variables or {}}, headers=headers, timeout=30
+    )
     body = r.json()
     assert not body.get("errors"), body["errors"]
     return body["data"]
@@ -32,14 +37,18 @@ def gql(server: LiveServer, query: str, variables: dict | None = None, token: st
 
 def register(server: LiveServer) -> str:
     name = f"e2e_{uuid.uuid4().hex[:8]}"
-    data = gql(server, "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
-               {"i": {"username": name, "email": f"{name}@example.com", "password": "a sturdy passphrase 42"}})
+    data = gql(
+        server,
+        "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+        {"i": {"username": name, "email": f"{name}@example.com", "password": "a sturdy passphrase 42"}},
+    )
     return str(data["register"]["accessToken"])
 
 
 def probe(path: str) -> str:
-    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path],
-                          capture_output=True, text=True).stderr
+    return subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path], capture_output=True, text=True
+    ).stderr
 
 
 def probed_duration(info: str) -> float:
@@ -62,8 +71,19 @@ async def test_register_create_watch_download(tmp_path, env):
     try:
         server.wait_ready()
         token = register(server)
-        video = gql(server, CREATE, {"input": {"title": "Honey", "prompt": "how bees make honey", "script": SCRIPT,
-                                               "targetDurationSeconds": 15}}, token)["createVideo"]
+        video = gql(
+            server,
+            CREATE,
+            {
+                "input": {
+                    "title": "Honey",
+                    "prompt": "how bees make honey",
+                    "script": SCRIPT,
+                    "targetDurationSeconds": 15,
+                }
+            },
+            token,
+        )["createVideo"]
         assert video["status"] == "PENDING"
         events = []
         async with GraphQLWs(server.ws, token) as ws:
@@ -79,7 +99,9 @@ async def test_register_create_watch_download(tmp_path, env):
         assert [s for s in order if s in stages] == sorted(set(stages), key=order.index)
 
         done = gql(server, VIDEO, {"id": video["id"]}, token)["video"]
-        assert done["status"] == "COMPLETED" and done["format"] == "mp4" and done["versions"][0]["version"] == 1
+        assert (
+            done["status"] == "COMPLETED" and done["format"] == "mp4" and done["versions"][0]["version"] == 1
+        )
         assert {s["status"] for s in done["stages"]} == {"COMPLETED"}
         mp4 = httpx.get(done["fileUrl"], timeout=30)
         assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
@@ -119,10 +141,20 @@ def test_worker_killed_mid_stage_another_finishes(tmp_path, env):
         server.wait_ready()
         first = LiveProcess(["worker"], env, tmp_path / "worker1.log")
         token = register(server)
-        vid = gql(server, CREATE, {"input": {"title": "Kill", "prompt": "the water cycle",
-                                             "targetDurationSeconds": 40}}, token)["createVideo"]["id"]
-        running = poll_video(server, vid, token, lambda v: any(
-            s["stage"] in ("VISUALS", "ASSEMBLY") and s["status"] == "RUNNING" for s in v["stages"]))
+        vid = gql(
+            server,
+            CREATE,
+            {"input": {"title": "Kill", "prompt": "the water cycle", "targetDurationSeconds": 40}},
+            token,
+        )["createVideo"]["id"]
+        running = poll_video(
+            server,
+            vid,
+            token,
+            lambda v: any(
+                s["stage"] in ("VISUALS", "ASSEMBLY") and s["status"] == "RUNNING" for s in v["stages"]
+            ),
+        )
         assert running["status"] == "PROCESSING"
         first.kill()
         second = LiveProcess(["worker"], env, tmp_path / "worker2.log")

@@ -1,6 +1,5 @@
 import subprocess
 
-import httpx
 import imageio_ffmpeg
 import pytest
 
@@ -11,7 +10,9 @@ from tests.factories import make_user, principal_for
 from tests.gql import codes, execute
 from tests.pipeline.conftest import drain
 
-CREATE = """mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status processingProgress } }"""
+CREATE = (
+    """mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status processingProgress } }"""
+)
 
 
 async def make_owner(resources):
@@ -23,11 +24,24 @@ async def make_owner(resources):
 @pytest.mark.slow
 async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path):
     owner = await make_owner(live_resources)
-    script = ("Tea was discovered in China thousands of years ago. Legend says leaves fell into boiling water. "
-              "Today it is the second most popular drink on Earth. Green, black and oolong come from one plant.")
-    r = await execute(live_resources, CREATE, {"input": {"title": "Tea", "prompt": "tea history", "script": script,
-                                                         "aspectRatio": "SQUARE", "targetDurationSeconds": 15}},
-                      principal_for(owner))
+    script = (
+        "Tea was discovered in China thousands of years ago. Legend says leaves fell into boiling water. "
+        "Today it is the second most popular drink on Earth. Green, black and oolong come from one plant."
+    )
+    r = await execute(
+        live_resources,
+        CREATE,
+        {
+            "input": {
+                "title": "Tea",
+                "prompt": "tea history",
+                "script": script,
+                "aspectRatio": "SQUARE",
+                "targetDurationSeconds": 15,
+            }
+        },
+        principal_for(owner),
+    )
     assert r.errors is None, r.errors
     assert r.data["createVideo"]["status"] == "PENDING"
     _, vid = from_global_id(r.data["createVideo"]["id"])
@@ -46,8 +60,9 @@ async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path):
     r = await execute(live_resources, q, {"id": str(r.data["createVideo"]["id"])}, principal_for(owner))
     assert r.errors is None and r.data["video"]["versions"] == [{"version": 1}]
     path = live_resources.extras["storage"].path_of(video.file_key)
-    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                          capture_output=True, text=True).stderr
+    info = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
     assert "Video: h264" in info and "Audio: aac" in info and "1080x1080" in info
 
 
@@ -73,17 +88,34 @@ async def test_bad_input_is_refused_and_nothing_is_stored(live_resources):
 @pytest.mark.slow
 async def test_offline_providers_are_logged_in_ai_generations(live_resources):
     owner = await make_owner(live_resources)
-    r = await execute(live_resources, CREATE, {"input": {"title": "Bees", "prompt": "how bees make honey",
-                                                         "targetDurationSeconds": 10, "aspectRatio": "LANDSCAPE"}},
-                      principal_for(owner))
+    r = await execute(
+        live_resources,
+        CREATE,
+        {
+            "input": {
+                "title": "Bees",
+                "prompt": "how bees make honey",
+                "targetDurationSeconds": 10,
+                "aspectRatio": "LANDSCAPE",
+            }
+        },
+        principal_for(owner),
+    )
     assert r.errors is None, r.errors
     await drain(live_resources)
-    q = "{ aiGenerations(first: 50) { totalCount edges { node { type provider status costUsd video { title } } } } }"
+    q = (
+        "{ aiGenerations(first: 50) { totalCount "
+        "edges { node { type provider status costUsd video { title } } } } }"
+    )
     r = await execute(live_resources, q, principal=principal_for(owner))
     assert r.errors is None, r.errors
     nodes = [e["node"] for e in r.data["aiGenerations"]["edges"]]
     by_type = {(n["type"], n["provider"]) for n in nodes}
-    assert ("TEXT", "offline") in by_type and ("AUDIO", "piper") in by_type and ("IMAGE", "procedural") in by_type
+    assert (
+        ("TEXT", "offline") in by_type
+        and ("AUDIO", "piper") in by_type
+        and ("IMAGE", "procedural") in by_type
+    )
     assert all(n["status"] == "completed" and n["video"]["title"] == "Bees" for n in nodes)
     assert r.data["aiGenerations"]["totalCount"] == len(nodes) >= 3
     other = await make_owner(live_resources)
