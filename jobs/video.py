@@ -258,6 +258,10 @@ async def _execute(
             video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready"
         )
     await publish_event(resources, event)
+    if st is PipelineStage.UPLOAD:
+        # The published copy is the video's now; the run's render was only its staging copy.
+        # (Script, narration and scenes stay: a retry or re-render reuses them.)
+        await resources.extras["storage"].delete_prefix(f"{work.prefix}/render")
     return "done"
 
 

@@ -144,7 +144,7 @@ def test_worker_killed_mid_stage_another_finishes(tmp_path, env):
         vid = gql(
             server,
             CREATE,
-            {"input": {"title": "Kill", "prompt": "the water cycle", "targetDurationSeconds": 40}},
+            {"input": {"title": "Kill", "prompt": "the water cycle", "targetDurationSeconds": 25}},
             token,
         )["createVideo"]["id"]
         running = poll_video(
@@ -167,6 +167,8 @@ def test_worker_killed_mid_stage_another_finishes(tmp_path, env):
         media = tmp_path / "data" / "media" / "videos"
         runs = list(media.glob("*/runs/*"))
         assert len(runs) == 1  # one run: the resumed stage reused the first worker's outputs
+        assert not list(media.glob("*/runs/*/render/*"))  # the staging render is gone once published
+        assert len(list(media.glob("*/v1/*"))) == 4  # video, thumbnail, VTT, SRT
     finally:
         for p in (first, second):
             if p is not None:
