@@ -67,3 +67,20 @@ async def progress_stream(resources: Any, principal: Principal, video_id: uuid.U
                 )
             last = event
             yield event
+
+
+async def user_stream(resources: Any, principal: Principal) -> AsyncIterator[Event]:
+    """Every progress event of the signed-in user's videos, live (a dashboard's feed).
+    Endless; after a RESYNC the client should re-query its list."""
+    from domain.progress import user_channel
+
+    user_id = principal.require_user()
+    bus = resources.extras["events"]
+    async with bus.subscribe(user_channel(resources, user_id)) as sub:
+        while True:
+            raw = await sub.get()
+            if raw.get("type") == "resync":
+                continue
+            event = Event.from_json(raw)
+            if event.user_id == user_id:
+                yield event

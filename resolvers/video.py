@@ -158,16 +158,32 @@ class VideoSubscription:
         self, info: Info, video_id: strawberry.ID
     ) -> AsyncGenerator[VideoProgressEvent, None]:
         from domain.progress_stream import progress_stream
-        from schema.common import to_gql
 
         _, raw = from_global_id(video_id, "Video")
         async for event in progress_stream(info.context.resources, info.context.principal, raw):
-            yield VideoProgressEvent(
-                video_id=video_id,
-                status=to_gql(VideoStatus, event.status),
-                stage=to_gql(PipelineStage, event.stage),
-                progress=event.progress,
-                message=event.message,
-                at=event.at,
-                run=event.run,
-            )
+            yield _event(event)
+
+    @strawberry.subscription(
+        description="Progress of all your videos, live (no initial state; endless).",
+        extensions=requires(P.VIDEO_READ),
+    )
+    async def my_video_events(self, info: Info) -> AsyncGenerator[VideoProgressEvent, None]:
+        from domain.progress_stream import user_stream
+
+        async for event in user_stream(info.context.resources, info.context.principal):
+            yield _event(event)
+
+
+def _event(event: Any) -> VideoProgressEvent:
+    from schema.common import to_gql
+    from schema.node import to_global_id
+
+    return VideoProgressEvent(
+        video_id=to_global_id("Video", event.video_id),
+        status=to_gql(VideoStatus, event.status),
+        stage=to_gql(PipelineStage, event.stage),
+        progress=event.progress,
+        message=event.message,
+        at=event.at,
+        run=event.run,
+    )

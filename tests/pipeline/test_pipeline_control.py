@@ -203,3 +203,32 @@ async def test_progress_stream_starts_from_the_stored_state_and_ends_on_terminal
     )
     await asyncio.wait_for(task, 10)
     assert [e.status for e in got] == [VideoStatus.PENDING, VideoStatus.CANCELLED]
+
+
+async def test_my_video_events_streams_only_my_videos(live_resources):
+    from resolvers.root import schema
+    from schema.context import Context
+
+    mine, other = await premium_owner(live_resources), await premium_owner(live_resources)
+    ctx = Context(resources=live_resources, principal=principal_for(mine, (Role.PREMIUM,)))
+    feed = await schema.subscribe("subscription { myVideoEvents { videoId status } }", context_value=ctx)
+    got: list[dict] = []
+
+    async def read() -> None:
+        async for result in feed:  # type: ignore[union-attr]
+            assert result.errors is None, result.errors
+            got.append(result.data["myVideoEvents"])
+            if result.data["myVideoEvents"]["status"] == "CANCELLED":
+                return
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.3)
+    theirs = await create(live_resources, other)
+    gid = await create(live_resources, mine)
+    cancel = "mutation($id: ID!) { cancelVideo(id: $id) { status } }"
+    await execute(live_resources, cancel, {"id": theirs}, principal_for(other, (Role.PREMIUM,)))
+    await execute(live_resources, cancel, {"id": gid}, principal_for(mine, (Role.PREMIUM,)))
+    await asyncio.wait_for(reader, 10)
+    await feed.aclose()  # type: ignore[union-attr]
+    assert {e["videoId"] for e in got} == {gid}
+    assert [e["status"] for e in got] == ["PENDING", "CANCELLED"]
