@@ -39,7 +39,10 @@ class UnitOfWork(SchemaExtension):
                 await session.rollback()
         finally:
             await session.close()
-            current_operation.reset(token)
+            try:
+                current_operation.reset(token)
+            except ValueError:  # a subscription closed from another task than the one it ran in
+                current_operation.set(None)
         for fn in op.always:
             try:
                 await fn()
