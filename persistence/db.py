@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -21,9 +24,55 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     )
 
 
+class SerialSession(AsyncSession):
+    """An AsyncSession that runs one database call at a time.
+
+    graphql-core resolves sibling fields concurrently and DataLoaders of different types
+    dispatch in the same tick, all on the operation's one session; a plain AsyncSession
+    raises when two calls overlap. Each method that reaches the database takes the lock;
+    `scalars` and `stream_scalars` go through `execute`/`stream`, so they are not wrapped again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._io_lock = asyncio.Lock()
+
+
+def _serialised(name: str) -> None:
+    original = getattr(AsyncSession, name)
+
+    @functools.wraps(original)
+    async def method(self: SerialSession, *args: Any, **kwargs: Any) -> Any:
+        async with self._io_lock:
+            return await original(self, *args, **kwargs)
+
+    setattr(SerialSession, name, method)
+
+
+for _name in (
+    "execute",
+    "scalar",
+    "get",
+    "get_one",
+    "stream",
+    "refresh",
+    "run_sync",
+    "delete",
+    "delete_all",
+    "merge",
+    "merge_all",
+    "flush",
+    "commit",
+    "rollback",
+    "close",
+    "connection",
+):
+    _serialised(_name)
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit, when events are published.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, class_=SerialSession)
 
 
 @asynccontextmanager

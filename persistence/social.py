@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,3 +71,108 @@ class SocialRepository:
 
     def add(self, row: Any) -> None:
         self.session.add(row)
+
+    # ---------------------------------------------------------------- connections
+
+    async def upsert_connection(
+        self,
+        user_id: uuid.UUID,
+        platform: str,
+        account_id: str,
+        values: dict[str, Any],
+    ) -> PlatformConnection:
+        """Connect (or reconnect: new tokens, not revoked) one account of a platform."""
+        stmt = insert(PlatformConnection).values(
+            user_id=user_id, platform=platform, account_id=account_id, **values
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["user_id", "platform", "account_id"],
+            set_={**values, "revoked_at": None, "updated_at": text("now()")},
+        ).returning(PlatformConnection.id)
+        conn_id = (await self.session.execute(upsert)).scalar_one()
+        row = await self.session.get(PlatformConnection, conn_id, populate_existing=True)
+        assert row is not None
+        return row
+
+    async def connections(self, user_id: uuid.UUID) -> list[PlatformConnection]:
+        stmt = (
+            select(PlatformConnection)
+            .where(PlatformConnection.user_id == user_id, PlatformConnection.revoked_at.is_(None))
+            .order_by(PlatformConnection.platform, PlatformConnection.created_at)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def get_connection(self, connection_id: uuid.UUID) -> PlatformConnection | None:
+        return await self.session.get(PlatformConnection, connection_id)
+
+    async def active_connection(self, user_id: uuid.UUID, platform: str) -> PlatformConnection | None:
+        """The most recently (re)connected account of the platform."""
+        stmt = (
+            select(PlatformConnection)
+            .where(
+                PlatformConnection.user_id == user_id,
+                PlatformConnection.platform == platform,
+                PlatformConnection.revoked_at.is_(None),
+            )
+            .order_by(PlatformConnection.updated_at.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def delete_connection(self, row: PlatformConnection) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    # ---------------------------------------------------------------- publications
+
+    async def get_publication(
+        self, publication_id: uuid.UUID, *, for_update: bool = False
+    ) -> Publication | None:
+        if for_update:
+            stmt = select(Publication).where(Publication.id == publication_id).with_for_update()
+            return (await self.session.scalars(stmt)).first()
+        return await self.session.get(Publication, publication_id)
+
+    async def publications_of_video(self, video_id: uuid.UUID) -> list[Publication]:
+        stmt = select(Publication).where(Publication.video_id == video_id).order_by(Publication.created_at)
+        return list(await self.session.scalars(stmt))
+
+    async def live_publication(self, video_id: uuid.UUID, platform: str) -> Publication | None:
+        """A publication of the video on the platform that is scheduled, under way or done."""
+        stmt = (
+            select(Publication)
+            .where(
+                Publication.video_id == video_id,
+                Publication.platform == platform,
+                Publication.status.in_(
+                    [PublicationStatus.SCHEDULED, PublicationStatus.PUBLISHING, PublicationStatus.PUBLISHED]
+                ),
+            )
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def due(self, now: datetime, stuck_before: datetime, limit: int = 500) -> list[Publication]:
+        """Scheduled publications whose time has come, and ones left PUBLISHING by a lost worker."""
+        stmt = (
+            select(Publication)
+            .where(
+                ((Publication.status == PublicationStatus.SCHEDULED) & (Publication.scheduled_at <= now))
+                | (
+                    (Publication.status == PublicationStatus.PUBLISHING)
+                    & (Publication.updated_at < stuck_before)
+                )
+            )
+            .order_by(Publication.scheduled_at)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def published(self, limit: int = 5000) -> list[Publication]:
+        stmt = (
+            select(Publication)
+            .where(Publication.status == PublicationStatus.PUBLISHED, Publication.external_id.is_not(None))
+            .order_by(Publication.published_at.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))

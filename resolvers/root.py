@@ -7,8 +7,10 @@ from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
 
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
+from resolvers import analytics as analytics_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import partner as partner_resolvers
+from resolvers import social as social_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.errors import ErrorCodes
@@ -24,6 +26,8 @@ class Query(
     ai_resolvers.AIQuery,
     admin_resolvers.AdminQuery,
     partner_resolvers.PartnerQuery,
+    social_resolvers.SocialQuery,
+    analytics_resolvers.AnalyticsQuery,
 ):
     pass
 
@@ -33,8 +37,10 @@ class Mutation(
     auth_resolvers.AuthMutation,
     user_resolvers.UserMutation,
     video_resolvers.VideoMutation,
+    ai_resolvers.AIMutation,
     admin_resolvers.AdminMutation,
     partner_resolvers.PartnerMutation,
+    social_resolvers.SocialMutation,
 ):
     pass
 

@@ -55,6 +55,8 @@ async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool |
 
             await asyncio.to_thread(migrations.upgrade, resources.database_url)
         resources.extras["storage"] = make_storage(settings)
+        if hasattr(resources.extras["storage"], "aclose"):
+            resources.extras["close:storage"] = resources.extras["storage"].aclose
         from runtime.events import start_events
 
         await start_events(resources)

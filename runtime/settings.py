@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
+    s3_create_bucket: bool = False
+    """Create the bucket at startup when it is missing (handy for MinIO and local tests)."""
     public_base_url: str = "http://127.0.0.1:8000"
     """How clients reach this API; media URLs are built on it."""
 
@@ -96,6 +98,9 @@ class Settings(BaseSettings):
     text_providers: list[str] = Field(default_factory=lambda: ["openai", "anthropic", "gemini", "offline"])
     image_providers: list[str] = Field(default_factory=lambda: ["openai", "gemini", "procedural"])
     speech_providers: list[str] = Field(default_factory=lambda: ["elevenlabs", "openai", "piper"])
+
+    # Social platforms (adapters in providers/social; the base URL is overridable for testing).
+    youtube_base_url: str = "https://www.googleapis.com"
 
     # Rendering.
     render_preset: str = "veryfast"

@@ -1,16 +1,21 @@
-"""AI generation log types."""
+"""AI types: the generation log, quotas, studio generations, voices, provider health and keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from domain.quota import QuotaView
 from persistence.ai import AIGeneration as Row
-from schema.common import GenerationType, PageInfo, to_gql
+from providers.ai.base import Script as DomainScript
+from schema.common import AspectRatio, GenerationType, PageInfo, QuotaPeriod, to_gql
 from schema.context import Info
 from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.video import Video
 
 
 @strawberry.type
@@ -45,7 +50,7 @@ class AIGeneration(Node):
         return str(await info.context.resources.extras["storage"].url(self.row.result_key))
 
     @strawberry.field
-    async def video(self, info: Info) -> Annotated[Video, strawberry.lazy("schema.video")] | None:  # noqa: F821
+    async def video(self, info: Info) -> Annotated[Video, strawberry.lazy("schema.video")] | None:
         from schema.video import Video
 
         if self.row.video_id is None:
@@ -65,3 +70,141 @@ class AIGenerationConnection:
     edges: list[AIGenerationEdge]
     page_info: PageInfo
     total_count: int
+
+
+# ------------------------------------------------------------------ quotas
+
+
+@strawberry.type
+class Quota:
+    type: GenerationType  # type: ignore[valid-type]
+    period: QuotaPeriod  # type: ignore[valid-type]
+    limit: int
+    used: int
+    reset_at: datetime
+
+    @classmethod
+    def from_view(cls, q: QuotaView) -> Quota:
+        return cls(type=to_gql(GenerationType, q.type), period=to_gql(QuotaPeriod, q.period), limit=q.limit,
+                   used=q.used, reset_at=q.reset_at)
+
+
+# ------------------------------------------------------------------ studio generations
+
+
+@strawberry.input
+class GenerateScriptInput:
+    topic: str
+    "Topic or instructions for the script."
+    target_duration_seconds: int | None = 60
+    language: str | None = "en"
+    script: str | None = strawberry.field(
+        default=None, description="Your own text: paced and split, not written.")
+    offline: bool | None = strawberry.field(default=False, description="Use only the free offline provider.")
+
+
+@strawberry.type
+class ScriptScene:
+    narration: str
+    visual: str
+    keywords: list[str]
+    heading: str | None
+
+
+@strawberry.type
+class ScriptSeo:
+    title: str
+    description: str
+    keywords: list[str]
+
+
+@strawberry.type
+class Script:
+    title: str
+    language: str
+    scenes: list[ScriptScene]
+    seo: ScriptSeo
+
+    @classmethod
+    def from_domain(cls, s: DomainScript) -> Script:
+        return cls(
+            title=s.title, language=s.language,
+            scenes=[ScriptScene(narration=sc.narration, visual=sc.visual, keywords=list(sc.keywords),
+                                heading=sc.heading) for sc in s.scenes],
+            seo=ScriptSeo(title=s.seo.title, description=s.seo.description, keywords=list(s.seo.keywords)),
+        )
+
+
+@strawberry.input
+class GenerateImageInput:
+    prompt: str
+    aspect_ratio: AspectRatio | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="SQUARE when neither this nor width/height is given.")
+    width: int | None = None
+    height: int | None = None
+    offline: bool | None = False
+
+
+@strawberry.type
+class GeneratedImage:
+    "A signed URL, valid for an hour."
+    url: str
+    width: int
+    height: int
+
+
+@strawberry.input
+class SynthesizeSpeechInput:
+    text: str
+    voice: str | None = strawberry.field(
+        default=None, description="A voice id from `voices`; the offline voice by default.")
+    offline: bool | None = False
+
+
+@strawberry.type
+class SpeechSentence:
+    start: float
+    end: float
+    text: str
+
+
+@strawberry.type
+class GeneratedSpeech:
+    "A signed URL of a WAV file, valid for an hour."
+    url: str
+    duration: float
+    sentences: list[SpeechSentence]
+
+
+@strawberry.type
+class Voice:
+    id: str
+    name: str
+    language: str
+    provider: str
+    gender: str | None
+    preview_url: str | None
+
+
+# ------------------------------------------------------------------ providers
+
+
+@strawberry.type
+class ProviderHealth:
+    kind: str
+    provider: str
+    model: str | None
+    state: str
+    "closed | open | half_open (this process's view)"
+    consecutive_failures: int
+    opened_at: datetime | None
+    last_error: str | None
+    retry_in_seconds: float | None
+
+
+@strawberry.type
+class ProviderKey:
+    "A key of your own for an AI provider; the key itself is never returned."
+    provider: str
+    base_url: str | None
+    created_at: datetime

@@ -29,6 +29,7 @@ from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
+    from schema.social import Publication
     from schema.user import User
 
 
@@ -188,6 +189,14 @@ class Video(Node):
     async def statistics(self, info: Info) -> list[VideoStatistics]:
         rows = await info.context.loaders.statistics.load(self.row.id)
         return [VideoStatistics.from_model(r) for r in rows]
+
+    @strawberry.field(description="Where the video was published or is scheduled to be, oldest first.")
+    async def publications(
+        self, info: Info
+    ) -> list[Annotated[Publication, strawberry.lazy("schema.social")]]:
+        from schema.social import publications_of
+
+        return await publications_of(info, self.row.id)
 
 
 async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:

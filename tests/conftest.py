@@ -96,8 +96,10 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     # Sessions' commits become savepoint releases inside the outer transaction.
+    from persistence.db import SerialSession
+
     return async_sessionmaker(
-        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", class_=SerialSession
     )
 
 

@@ -9,10 +9,14 @@ from resolvers.root import schema
 from schema.context import Context
 
 
-async def execute(resources: Any, query: str, variables: dict[str, Any] | None = None,
-                  principal: Principal | None = None) -> Any:
-    ctx = Context(resources=resources, principal=principal or Principal.anonymous("127.0.0.1"),
-                  client_address="127.0.0.1")
+async def execute(
+    resources: Any, query: str, variables: dict[str, Any] | None = None, principal: Principal | None = None
+) -> Any:
+    ctx = Context(
+        resources=resources,
+        principal=principal or Principal.anonymous("127.0.0.1"),
+        client_address="127.0.0.1",
+    )
     return await schema.execute(query, variable_values=variables, context_value=ctx)
 
 

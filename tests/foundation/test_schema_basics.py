@@ -69,3 +69,18 @@ async def test_bad_cursor_is_bad_user_input(resources, session):
     alice = await make_user(session)
     r = await execute(resources, '{ videos(after: "%%%") { totalCount } }', principal=principal_for(alice))
     assert codes(r) == ["BAD_USER_INPUT"]
+
+
+async def test_concurrent_fields_share_the_operation_session_safely(resources, session):
+    """graphql-core resolves sibling fields concurrently; they all use one session."""
+    alice = await make_user(session)
+    for i in range(3):
+        await make_video(session, alice, title=f"c{i}")
+    await session.commit()
+    q = """{ me { username videos(first: 5) { totalCount } }
+             videos(first: 5) { edges { node { title stages { stage } versions { version }
+                                               statistics { views } owner { username roles } } } } }"""
+    for _ in range(3):
+        r = await execute(resources, q, principal=principal_for(alice))
+        assert r.errors is None, r.errors
+        assert len(r.data["videos"]["edges"]) == 3 and r.data["me"]["videos"]["totalCount"] == 3

@@ -77,11 +77,11 @@ async def test_5xx_and_overloaded_are_transient(fake: FakeServer, status: int) -
 
 
 async def test_timeout(fake: FakeServer) -> None:
-    fake.on("POST", MESSAGES, reply_slow(3))
+    fake.on("POST", MESSAGES, reply_slow(8))
     started = time.monotonic()
     with pytest.raises(ProviderTimeoutError):
         await claude(fake, timeout=0.3).write_script(REQ)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 6  # gave up long before the 8 s answer
 
 
 async def test_malformed_json_and_cut_off(fake: FakeServer) -> None:

@@ -117,7 +117,7 @@ async def test_429_with_retry_after_and_no_sdk_retry(fake: FakeServer, tmp_path:
 
 
 async def test_500_and_timeout(fake: FakeServer, tmp_path: Path) -> None:
-    fake.on("POST", TTS, reply_json({"detail": "oops"}, 500), reply_slow(3))
+    fake.on("POST", TTS, reply_json({"detail": "oops"}, 500), reply_slow(8))
     req = SpeechRequest(sentences=("Hi.",), output_path=tmp_path / "v.wav")
     with pytest.raises(TransientProviderError, match="HTTP 500"):
         await eleven(fake).synthesize(req)
@@ -125,7 +125,7 @@ async def test_500_and_timeout(fake: FakeServer, tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ProviderTimeoutError):
         await eleven(fake, timeout=0.3).synthesize(req)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 6  # gave up long before the 8 s answer
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,6 @@ async def test_connection_refused_is_transient_and_fast_for_every_adapter(tmp_pa
         started = time.monotonic()
         with pytest.raises(TransientProviderError) as info:
             await call()
-        assert time.monotonic() - started < 1.0, label
+        assert time.monotonic() - started < 2.5, label  # an SDK retry would sleep 1-10 s each
         assert "connect" in info.value.message, (label, info.value.message)
         assert API_KEY not in json.dumps(info.value.message)

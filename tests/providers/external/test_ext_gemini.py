@@ -78,11 +78,11 @@ async def test_text_500_is_transient(fake: FakeServer) -> None:
 
 
 async def test_text_timeout(fake: FakeServer) -> None:
-    fake.on("POST", GENERATE, reply_slow(3))
+    fake.on("POST", GENERATE, reply_slow(8))
     started = time.monotonic()
     with pytest.raises(ProviderTimeoutError):
         await gemini(fake, timeout=0.3).write_script(REQ)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 6  # gave up long before the 8 s answer
 
 
 async def test_text_malformed_and_blocked(fake: FakeServer) -> None:
