@@ -21,9 +21,12 @@ from runtime.settings import Settings
 from tests.services import database_url, service_urls, stop_embedded
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# One id per test run (shared by its xdist workers), so two runs on one server never collide.
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+PREFIX = f"avt_{RUN}_{WORKER}"
 
 
-async def _recreate_database(admin_url: str, name: str, template: str | None = None) -> None:
+def _admin_kwargs(admin_url: str) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
     u = make_url(admin_url)
@@ -34,7 +37,11 @@ async def _recreate_database(admin_url: str, name: str, template: str | None = N
         kwargs.update(host=u.query.get("host"))
     if u.password:
         kwargs["password"] = u.password
-    conn = await asyncpg.connect(**kwargs)
+    return kwargs
+
+
+async def _recreate_database(admin_url: str, name: str, template: str | None = None) -> None:
+    conn = await asyncpg.connect(**_admin_kwargs(admin_url))
     try:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -54,9 +61,23 @@ def services() -> Any:
     stop_embedded()
 
 
+async def _drop_databases(admin_url: str, prefix: str) -> None:
+    conn = await asyncpg.connect(**_admin_kwargs(admin_url))
+    try:
+        names = await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", prefix + "%")
+        for row in names:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", row["datname"]
+            )
+            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}"')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
-def migrated_url(services: Any) -> str:
-    """This worker's database, migrated to head once per session."""
+def migrated_url(services: Any) -> Any:
+    """This worker's database, migrated to head once per session; every database this worker
+    made is dropped at the end."""
     from runtime import migrate
 
     admin, _ = services
@@ -65,13 +86,14 @@ def migrated_url(services: Any) -> str:
     template = template_name()
     asyncio.run(_recreate_database(admin, template))
     migrate.upgrade(database_url(admin, template))
-    name = f"autovideo_test_{WORKER}"
+    name = f"{PREFIX}_test"
     asyncio.run(_recreate_database(admin, name, template=template))
-    return database_url(admin, name)
+    yield database_url(admin, name)
+    asyncio.run(_drop_databases(admin, PREFIX))
 
 
 def template_name() -> str:
-    return f"autovideo_template_{WORKER}"
+    return f"{PREFIX}_template"
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +121,10 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
     from persistence.db import SerialSession
 
     return async_sessionmaker(
-        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", class_=SerialSession
+        bind=connection,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+        class_=SerialSession,
     )
 
 
@@ -176,6 +201,6 @@ async def e2e_database(services: Any, migrated_url: str) -> str:
     """A database of its own for an end-to-end test, copied from the migrated template."""
     admin, _ = services
     template = template_name()
-    name = f"autovideo_e2e_{WORKER}_{uuid.uuid4().hex[:8]}"
+    name = f"{PREFIX}_e2e_{uuid.uuid4().hex[:8]}"
     await _recreate_database(admin, name, template=template)
     return database_url(admin, name)

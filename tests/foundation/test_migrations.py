@@ -1,7 +1,7 @@
 import asyncio
 
 from runtime import migrate
-from tests.conftest import WORKER, _recreate_database
+from tests.conftest import PREFIX, _recreate_database
 from tests.services import database_url
 
 
@@ -11,7 +11,7 @@ def test_models_and_migrations_agree(migrated_url):
 
 def test_downgrade_to_base_and_upgrade_to_head(services):
     admin, _ = services
-    name = f"autovideo_migr_{WORKER}"
+    name = f"{PREFIX}_migr"
     asyncio.run(_recreate_database(admin, name))
     url = database_url(admin, name)
     migrate.upgrade(url)
