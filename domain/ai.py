@@ -718,6 +718,17 @@ async def list_generations(
     return rows[:limit], len(rows) > limit, await repo.count_generations(user_id, type_)
 
 
+async def get_generation(session: AsyncSession, principal: Any, generation_id: uuid.UUID) -> AIGeneration:
+    """One log row: the owner's, or any with ADMIN_ANALYTICS_VIEW; otherwise NOT_FOUND."""
+    from domain.errors import NotFound
+    from domain.permissions import Permission
+
+    row = await AIRepository(session).get_generation(generation_id)
+    if row is None or not principal.owns_or_can(row.user_id, Permission.ADMIN_ANALYTICS_VIEW):
+        raise NotFound("No such generation.")
+    return row
+
+
 # ------------------------------------------------------------------ the studio (standalone generations)
 
 MAX_TOPIC, MAX_SCRIPT, MAX_IMAGE_PROMPT, MAX_SPEECH_TEXT = 4000, 20000, 4000, 5000

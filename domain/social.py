@@ -148,3 +148,24 @@ async def publications_of_video(
     """Whoever may read the video may read its publications."""
     video = await get_video(session, principal, video_id)
     return await SocialRepository(session).publications_of_video(video.id)
+
+
+async def get_publication(
+    session: AsyncSession, principal: Principal, publication_id: uuid.UUID
+) -> Publication:
+    """Readable by whoever may read its video; otherwise NOT_FOUND."""
+    row = await SocialRepository(session).get_publication(publication_id)
+    if row is None:
+        raise NotFound("No such publication.")
+    await get_video(session, principal, row.video_id)
+    return row
+
+
+async def get_connection(
+    session: AsyncSession, principal: Principal, connection_id: uuid.UUID
+) -> PlatformConnection:
+    user_id = principal.require(Permission.VIDEO_PUBLISH)
+    row = await SocialRepository(session).get_connection(connection_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("No such platform connection.")
+    return row

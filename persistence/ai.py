@@ -91,6 +91,9 @@ class AIRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def get_generation(self, generation_id: uuid.UUID) -> AIGeneration | None:
+        return await self.session.get(AIGeneration, generation_id)
+
     def add_generation(self, row: AIGeneration) -> AIGeneration:
         self.session.add(row)
         return row

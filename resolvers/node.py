@@ -21,4 +21,21 @@ async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node:
         from schema.user import User
 
         return User.from_model(await user_domain.get_user(ctx.session, ctx.principal, raw))
+    if type_name == "Publication":
+        from domain import social as social_domain
+        from schema.social import Publication
+
+        return Publication.from_model(await social_domain.get_publication(ctx.session, ctx.principal, raw))
+    if type_name == "PlatformConnection":
+        from domain import social as social_domain
+        from schema.social import PlatformConnection
+
+        return PlatformConnection.from_model(
+            await social_domain.get_connection(ctx.session, ctx.principal, raw)
+        )
+    if type_name == "AIGeneration":
+        from domain import ai as ai_domain
+        from schema.ai import AIGeneration
+
+        return AIGeneration.from_model(await ai_domain.get_generation(ctx.session, ctx.principal, raw))
     raise NotFound("No such object.")
