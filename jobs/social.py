@@ -12,13 +12,11 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from arq import Retry
-from sqlalchemy import text
 
 from domain import crypto
 from domain.social import now
@@ -26,6 +24,7 @@ from jobs.video import backoff
 from persistence.analytics import AnalyticsRepository
 from persistence.db import transaction
 from persistence.enums import PublicationStatus
+from persistence.locks import advisory_lock
 from persistence.partitions import ensure_month_partitions
 from persistence.social import PlatformConnection, Publication, SocialRepository
 from persistence.video import VideoRepository
@@ -54,22 +53,6 @@ async def enqueue_publication(
     return job is not None
 
 
-@contextlib.asynccontextmanager
-async def _lock(resources: Any, key: str) -> AsyncIterator[bool]:
-    async with resources.engine.connect() as conn:
-        got = bool(
-            await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key})
-        )
-        await conn.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                with contextlib.suppress(Exception):
-                    await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
-                    await conn.commit()
-
-
 def credentials(settings: Any, conn: PlatformConnection) -> Credentials:
     return Credentials(
         access_token=crypto.decrypt(settings, conn.access_token_encrypted),
@@ -88,7 +71,7 @@ class _Fail(Exception):
 async def publish_video(ctx: dict[str, Any], publication_id: str) -> str:
     resources = ctx["resources"]
     pid = uuid.UUID(publication_id)
-    async with _lock(resources, f"publish:{pid}") as got:
+    async with advisory_lock(resources.engine, f"publish:{pid}") as got:
         if not got:
             return "busy"
         return await _publish_locked(ctx, resources, pid)
@@ -137,13 +120,29 @@ async def _publish_locked(ctx: dict[str, Any], resources: Any, pid: uuid.UUID) -
         description: str = video.seo_description or video.description or ""
         tags = list(dict.fromkeys([*(video.tags or []), *(video.seo_keywords or [])]))
         file_key = video.file_key
+        resume = (pub.options or {}).get("upload_session")
+
+    async def remember_session(url: str) -> None:
+        # Kept before any byte is sent: a retry after a crash asks this session first.
+        async with transaction(resources.sessionmaker) as s:
+            row = await SocialRepository(s).get_publication(pid, for_update=True)
+            if row is not None:
+                row.options = {**(row.options or {}), "upload_session": url}
 
     work = settings.work_dir / "publish" / f"{pid}-{uuid.uuid4().hex[:6]}"
     work.mkdir(parents=True, exist_ok=True)
     try:
         path = await resources.extras["storage"].get_to_path(file_key, work / "video.mp4")
         result = await adapter.upload(
-            creds, UploadRequest(path=path, title=title, description=description, tags=tags)
+            creds,
+            UploadRequest(
+                path=path,
+                title=title,
+                description=description,
+                tags=tags,
+                resume_session=resume,
+                on_session=remember_session,
+            ),
         )
     except SocialError as exc:
         return await _upload_failed(ctx, resources, pid, exc.message, exc.transient)
@@ -267,10 +266,7 @@ async def refresh_statistics(ctx: dict[str, Any]) -> int:
         return 0
     today = now().date()
     async with transaction(resources.sessionmaker) as session:
-        db = await session.connection()
-        # One creator of partitions at a time; the lock ends with the transaction.
-        await db.execute(text("SELECT pg_advisory_xact_lock(hashtext('video_statistics_daily:partitions'))"))
-        await ensure_month_partitions(db, today)
+        await ensure_month_partitions(await session.connection(), today)
         stats_repo = AnalyticsRepository(session)
         for (video_id, platform), found in sorted(totals.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
             s = PlatformStats(

@@ -9,15 +9,12 @@ drops and the lock with it. A finished stage hands on by enqueueing the next one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from arq import Retry
-from sqlalchemy import text
 
 from domain import pipeline
 from domain.ai import AIService
@@ -26,6 +23,7 @@ from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
 from persistence.db import transaction
 from persistence.enums import PipelineStage
+from persistence.locks import advisory_lock
 from persistence.video import VideoRepository
 from providers.ai.base import AllProvidersFailedError, ProviderError
 
@@ -70,21 +68,8 @@ async def stage_is_running(resources: Any, video_id: uuid.UUID, stage: PipelineS
         return not got
 
 
-@contextlib.asynccontextmanager
-async def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> AsyncIterator[bool]:
-    async with resources.engine.connect() as conn:
-        key = _lock_key(video_id, stage)
-        got = bool(
-            await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": key})
-        )
-        await conn.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                with contextlib.suppress(Exception):
-                    await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
-                    await conn.commit()
+def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> Any:
+    return advisory_lock(resources.engine, _lock_key(video_id, stage))
 
 
 def backoff(try_number: int, base: float = 2.0, cap: float = 120.0) -> float:

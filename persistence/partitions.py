@@ -20,7 +20,9 @@ def partition_name(month: date) -> str:
 
 
 async def ensure_month_partitions(conn: AsyncConnection, around: date, months_ahead: int = 2) -> list[str]:
-    """Create the partitions for the month of `around` and the next few; idempotent."""
+    """Create the partitions for the month of `around` and the next few; idempotent. One creator
+    at a time (the lock ends with the caller's transaction)."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('video_statistics_daily:partitions'))"))
     made = []
     for offset in range(0, months_ahead + 1):
         start, end = _month_start(around, offset), _month_start(around, offset + 1)

@@ -8,6 +8,7 @@ can act on, with no tokens or internals in it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,11 @@ class UploadRequest:
     tags: list[str] = field(default_factory=list)
     content_type: str = "video/mp4"
     privacy: str = "public"
+    resume_session: str | None = None
+    """An upload session opened by an earlier attempt: asked first, so a finished upload is
+    never sent twice and a partial one continues where it stopped."""
+    on_session: Callable[[str], Awaitable[None]] | None = None
+    """Called with a new session's URL before any byte is sent, so the caller can keep it."""
 
 
 @dataclass(frozen=True)

@@ -58,29 +58,21 @@ class YouTubeAdapter:
         size = (await asyncio.to_thread(request.path.stat)).st_size
         auth = {"Authorization": f"Bearer {credentials.access_token}"}
         async with self._client() as client:
-            try:
-                start = await client.post(
-                    f"{self.base_url}/upload/youtube/v3/videos",
-                    params={"uploadType": "resumable", "part": "snippet,status"},
-                    headers={
-                        **auth,
-                        "X-Upload-Content-Type": request.content_type,
-                        "X-Upload-Content-Length": str(size),
-                    },
-                    json=metadata(request),
-                )
-            except httpx.TransportError as exc:
-                raise TransientSocialError(
-                    f"Could not reach YouTube ({type(exc).__name__}); will retry.", platform=self.platform
-                ) from None
-            if start.status_code != 200:
-                raise error_for(start)
-            session_url = start.headers.get("location")
-            if not session_url:
-                raise TransientSocialError(
-                    "YouTube did not open an upload session; will retry.", platform=self.platform
-                )
-            sent_from, resumes = 0, 0
+            session_url, sent_from = None, 0
+            if request.resume_session:
+                try:
+                    known = await self._received(client, request.resume_session, auth, size)
+                except TransientSocialError:
+                    known = None  # expired or unknown: open a new session
+                if isinstance(known, UploadResult):
+                    return known  # it had all arrived; the earlier attempt just never recorded it
+                if known is not None:
+                    session_url, sent_from = request.resume_session, known
+            if session_url is None:
+                session_url = await self._open_session(client, auth, request, size)
+                if request.on_session is not None:
+                    await request.on_session(session_url)
+            resumes = 0
             while True:
                 try:
                     resp = await client.put(
@@ -110,6 +102,33 @@ class YouTubeAdapter:
                 if isinstance(received, UploadResult):  # everything had arrived after all
                     return received
                 sent_from = received
+
+    async def _open_session(
+        self, client: httpx.AsyncClient, auth: dict[str, str], request: UploadRequest, size: int
+    ) -> str:
+        try:
+            start = await client.post(
+                f"{self.base_url}/upload/youtube/v3/videos",
+                params={"uploadType": "resumable", "part": "snippet,status"},
+                headers={
+                    **auth,
+                    "X-Upload-Content-Type": request.content_type,
+                    "X-Upload-Content-Length": str(size),
+                },
+                json=metadata(request),
+            )
+        except httpx.TransportError as exc:
+            raise TransientSocialError(
+                f"Could not reach YouTube ({type(exc).__name__}); will retry.", platform=self.platform
+            ) from None
+        if start.status_code != 200:
+            raise error_for(start)
+        session_url = start.headers.get("location")
+        if not session_url:
+            raise TransientSocialError(
+                "YouTube did not open an upload session; will retry.", platform=self.platform
+            )
+        return str(session_url)
 
     async def _received(
         self, client: httpx.AsyncClient, session_url: str, auth: dict[str, str], size: int

@@ -16,6 +16,7 @@ class Session:
     size: int
     content_type: str
     data: bytearray = field(default_factory=bytearray)
+    video_id: str | None = None
 
 
 @dataclass
@@ -73,6 +74,8 @@ class FakeYouTube:
         body = await request.read()
         content_range = request.headers.get("Content-Range", "")
         if content_range.startswith("bytes */"):  # status query
+            if s.video_id is not None:  # finished: YouTube answers with the video resource
+                return web.json_response({"id": s.video_id, "kind": "youtube#video"}, status=200)
             headers = {"Range": f"bytes=0-{len(s.data) - 1}"} if s.data else {}
             return web.Response(status=308, headers=headers)
         start = int(content_range.split(" ")[1].split("-")[0]) if content_range else 0
@@ -86,6 +89,7 @@ class FakeYouTube:
         if len(s.data) < s.size:
             return web.Response(status=308, headers={"Range": f"bytes=0-{len(s.data) - 1}"})
         video_id = uuid.uuid4().hex[:11]
+        s.video_id = video_id
         self.videos[video_id] = s
         return web.json_response({"id": video_id, "kind": "youtube#video", "snippet": s.metadata["snippet"]})
 

@@ -242,3 +242,35 @@ async def test_disconnect_forgets_the_account(world) -> None:  # type: ignore[no
 async def _other(res):  # type: ignore[no-untyped-def]
     async with res.sessionmaker() as s, s.begin():
         return await make_user(s, roles=PREMIUM)
+
+
+async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) -> None:  # type: ignore[no-untyped-def]
+    """The upload went through but the worker died before recording it: the publication is left
+    PUBLISHING with its upload session kept, and the retry finds the finished video there."""
+    res, owner, video, fake = world
+    me = principal_for(owner, PREMIUM)
+    await connect(res, owner)
+    gid = str(to_global_id("Video", video.id))
+    r = await execute(res, PUBLISH, {"input": {"videoId": gid, "platform": "youtube"}}, me)
+    assert r.errors is None, r.errors
+    _, pid = from_global_id(r.data["publishVideo"]["id"])
+
+    class DiesAfterUpload(YouTubeAdapter):
+        async def upload(self, credentials, request):  # type: ignore[no-untyped-def]
+            await super().upload(credentials, request)
+            raise SystemExit("worker killed")  # nothing after this line runs in a dead worker
+
+    res.extras["social_adapters"] = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
+    from jobs.social import publish_video
+
+    with pytest.raises(SystemExit):
+        await publish_video({"resources": res, "job_try": 1}, str(pid))
+    [pub] = await publications(res, video.id)
+    assert pub.status is PublicationStatus.PUBLISHING and pub.options.get("upload_session")
+    assert len(fake.videos) == 1
+
+    res.extras["social_adapters"] = {"youtube": YouTubeAdapter(fake.url, timeout=10)}
+    assert await publish_video({"resources": res, "job_try": 2}, str(pid)) == "published"
+    [pub] = await publications(res, video.id)
+    assert pub.status is PublicationStatus.PUBLISHED and pub.external_id in fake.videos
+    assert len(fake.videos) == 1

@@ -86,3 +86,46 @@ async def test_statistics(fake_youtube: FakeYouTube) -> None:
     assert stats["b"].views == 0 and "gone" not in stats
     with pytest.raises(PermanentSocialError):
         await YouTubeAdapter(fake_youtube.url).statistics(Credentials(access_token="bad"), ["a"])
+
+
+async def test_a_known_upload_session_is_resumed_not_uploaded_again(
+    fake_youtube: FakeYouTube, tmp_path: Path
+) -> None:
+    """A worker that crashed after the upload but before recording it must not publish twice."""
+    path = video_file(tmp_path)
+    sessions: list[str] = []
+
+    async def remember(url: str) -> None:
+        sessions.append(url)
+
+    adapter = YouTubeAdapter(fake_youtube.url)
+    first = await adapter.upload(GOOD, UploadRequest(path=path, title="Once", on_session=remember))
+    assert len(sessions) == 1
+    fake_youtube.requests.clear()
+    again = await adapter.upload(GOOD, UploadRequest(path=path, title="Once", resume_session=sessions[0]))
+    assert again == first and len(fake_youtube.videos) == 1
+    assert fake_youtube.requests == ["PUT"]  # one status query, no new session, no bytes
+
+
+async def test_a_half_sent_session_continues_and_an_unknown_one_starts_afresh(
+    fake_youtube: FakeYouTube, tmp_path: Path
+) -> None:
+    path = video_file(tmp_path)
+    adapter = YouTubeAdapter(fake_youtube.url, max_resumes=0)
+    sessions: list[str] = []
+
+    async def remember(url: str) -> None:
+        sessions.append(url)
+
+    fake_youtube.cut_next_put = True
+    with pytest.raises(TransientSocialError):
+        await adapter.upload(GOOD, UploadRequest(path=path, title="Half", on_session=remember))
+    result = await YouTubeAdapter(fake_youtube.url).upload(
+        GOOD, UploadRequest(path=path, title="Half", resume_session=sessions[0])
+    )
+    assert bytes(fake_youtube.videos[result.external_id].data) == path.read_bytes()
+    gone = f"{fake_youtube.url}/upload/youtube/v3/videos?uploadType=resumable&upload_id=expired"
+    fresh = await YouTubeAdapter(fake_youtube.url).upload(
+        GOOD, UploadRequest(path=path, title="New", resume_session=gone)
+    )
+    assert fresh.external_id in fake_youtube.videos and len(fake_youtube.videos) == 2
