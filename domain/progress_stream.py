@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from domain.errors import Unauthenticated
 from domain.identity import Principal
 from domain.pipeline import Event
 from domain.progress import video_channel
@@ -22,7 +23,18 @@ async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) ->
         return Event.of(await get_video(session, principal, video_id))
 
 
-async def progress_stream(resources: Any, principal: Principal, video_id: uuid.UUID) -> AsyncIterator[Event]:
+Recheck = Callable[[], Awaitable[Principal]]
+
+
+async def _still_signed_in(recheck: Recheck | None) -> None:
+    if recheck is not None and not (await recheck()).authenticated:
+        raise Unauthenticated("Your session has ended; sign in again.")
+
+
+async def progress_stream(
+    resources: Any, principal: Principal, video_id: uuid.UUID, recheck: Recheck | None = None
+) -> AsyncIterator[Event]:
+    """`recheck` re-authenticates the caller; the stream ends UNAUTHENTICATED once it fails."""
     bus = resources.extras["events"]
     async with bus.subscribe(video_channel(resources, video_id)) as sub:
         # Subscribed before reading: nothing published between the read and the subscription is lost.
@@ -38,6 +50,7 @@ async def progress_stream(resources: Any, principal: Principal, video_id: uuid.U
                 )
             except TimeoutError:
                 event = await _current(resources, principal, video_id)
+            await _still_signed_in(recheck)
             if event.run < last.run:
                 continue
             if (
@@ -69,7 +82,9 @@ async def progress_stream(resources: Any, principal: Principal, video_id: uuid.U
             yield event
 
 
-async def user_stream(resources: Any, principal: Principal) -> AsyncIterator[Event]:
+async def user_stream(
+    resources: Any, principal: Principal, recheck: Recheck | None = None
+) -> AsyncIterator[Event]:
     """Every progress event of the signed-in user's videos, live (a dashboard's feed).
     Endless; after a RESYNC the client should re-query its list."""
     from domain.progress import user_channel
@@ -78,7 +93,12 @@ async def user_stream(resources: Any, principal: Principal) -> AsyncIterator[Eve
     bus = resources.extras["events"]
     async with bus.subscribe(user_channel(resources, user_id)) as sub:
         while True:
-            raw = await sub.get()
+            try:
+                raw = await asyncio.wait_for(sub.get(), POLL_SECONDS)
+            except TimeoutError:
+                await _still_signed_in(recheck)
+                continue
+            await _still_signed_in(recheck)
             if raw.get("type") == "resync":
                 continue
             event = Event.from_json(raw)

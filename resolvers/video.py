@@ -160,7 +160,8 @@ class VideoSubscription:
         from domain.progress_stream import progress_stream
 
         _, raw = from_global_id(video_id, "Video")
-        async for event in progress_stream(info.context.resources, info.context.principal, raw):
+        ctx = info.context
+        async for event in progress_stream(ctx.resources, ctx.principal, raw, ctx.refresh_principal):
             yield _event(event)
 
     @strawberry.subscription(
@@ -170,7 +171,8 @@ class VideoSubscription:
     async def my_video_events(self, info: Info) -> AsyncGenerator[VideoProgressEvent, None]:
         from domain.progress_stream import user_stream
 
-        async for event in user_stream(info.context.resources, info.context.principal):
+        ctx = info.context
+        async for event in user_stream(ctx.resources, ctx.principal, ctx.refresh_principal):
             yield _event(event)
 
 

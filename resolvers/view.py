@@ -80,4 +80,5 @@ class GraphQLView(GraphQL):
             context.principal = await authenticate_bearer(self.resources, value, context.client_address)
         except DomainError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
+        context.bearer = value  # re-checked at every operation and while subscriptions run
         return None

@@ -47,7 +47,23 @@ class Context:
     connection_params: dict[str, Any] | None = None
     client_address: str | None = None
     user_agent: str | None = None
+    bearer: str | None = None
+    """The websocket's token: a socket lives longer than a token or an account may."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    async def refresh_principal(self) -> Principal:
+        """Re-authenticate a websocket's token (revoked, expired, deactivated → anonymous)."""
+        if self.bearer is None:
+            return self.principal
+        from domain.auth import authenticate_bearer
+        from domain.errors import DomainError
+
+        try:
+            self.principal = await authenticate_bearer(self.resources, self.bearer, self.client_address)
+        except DomainError:
+            self.principal = Principal.anonymous(self.client_address)
+            self.bearer = None
+        return self.principal
 
     @property
     def operation(self) -> Operation:

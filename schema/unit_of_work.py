@@ -20,6 +20,7 @@ class UnitOfWork(SchemaExtension):
         # Subscriptions open their own short transactions per event instead of holding one.
         from schema.loaders import Loaders
 
+        await context.refresh_principal()
         session = context.resources.sessionmaker()
         op = Operation(session=session, loaders=Loaders(session, context.principal, context.resources))
         token = current_operation.set(op)
