@@ -45,7 +45,10 @@ async def test_logout_ends_the_sockets_subscription_and_rights(server):
 
         r = httpx.post(
             server.graphql,
-            json={"query": 'mutation { logout(refreshToken: "%s") }' % data["refreshToken"]},
+            json={
+                "query": "mutation($r: String) { logout(refreshToken: $r) }",
+                "variables": {"r": data["refreshToken"]},
+            },
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.json()["data"]["logout"] is True
