@@ -885,7 +885,9 @@ async def my_quotas(session: AsyncSession, principal: Principal) -> list[Any]:
 # ------------------------------------------------------------------ own provider keys (BYOK)
 
 
-def _check_base_url(resources: Any, base_url: str | None) -> str | None:
+async def _check_base_url(resources: Any, base_url: str | None) -> str | None:
+    """An own endpoint must be an absolute http(s) URL; in production only https, and only to
+    public addresses, so a user cannot aim the server at its own network (SSRF)."""
     from urllib.parse import urlsplit
 
     value = (base_url or "").strip()
@@ -894,10 +896,29 @@ def _check_base_url(resources: Any, base_url: str | None) -> str | None:
     if len(value) > 500:
         raise BadInput("The base URL is too long.", field="baseUrl")
     parts = urlsplit(value)
-    allowed = ("https",) if resources.settings.environment == "production" else ("https", "http")
+    settings = resources.settings
+    allowed = ("https",) if settings.environment == "production" else ("https", "http")
     if parts.scheme not in allowed or not parts.hostname:
         raise BadInput(f"The base URL must be an absolute {' or '.join(allowed)} URL.", field="baseUrl")
+    private_ok = settings.allow_private_provider_urls
+    if private_ok is None:
+        private_ok = settings.environment != "production"
+    if not private_ok and not await _public_host(parts.hostname, parts.port or 443):
+        raise BadInput("The base URL must point at a public internet address.", field="baseUrl")
     return value
+
+
+async def _public_host(host: str, port: int) -> bool:
+    import asyncio
+    import ipaddress
+    import socket
+
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
 
 
 async def set_provider_key(
@@ -917,7 +938,7 @@ async def set_provider_key(
     key = (api_key or "").strip()
     if not 8 <= len(key) <= 500:
         raise BadInput("The API key must be 8 to 500 characters.", field="apiKey")
-    url = _check_base_url(resources, base_url)
+    url = await _check_base_url(resources, base_url)
     repo = AIRepository(session)
     row = await repo.credential(user_id, name)
     if row is None:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     elevenlabs_base_url: str | None = None
     elevenlabs_model: str = "eleven_multilingual_v2"
     ai_timeout_seconds: float = 60.0
+    allow_private_provider_urls: bool | None = None
+    """May users' own provider base URLs point at private/loopback addresses? Default: not in production."""
     ai_cache_ttl_seconds: int = 7 * 24 * 3600
     text_providers: list[str] = Field(default_factory=lambda: ["openai", "anthropic", "gemini", "offline"])
     image_providers: list[str] = Field(default_factory=lambda: ["openai", "gemini", "procedural"])

@@ -181,3 +181,26 @@ def test_the_key_is_not_part_of_the_schema():
 
     key_type = schema._schema.get_type("ProviderKey")
     assert set(key_type.fields) == {"provider", "baseUrl", "createdAt"}
+
+
+async def test_own_base_url_must_be_public_when_private_addresses_are_not_allowed(resources, session):
+    _user, creator = await new_user(session, Role.CREATOR)
+    resources.settings.allow_private_provider_urls = False
+    try:
+        for url in (
+            "http://127.0.0.1:11434/v1",
+            "http://10.1.2.3/v1",
+            "http://localhost/v1",
+            "http://169.254.169.254/latest",
+            "http://[::1]/v1",
+            "http://no-such-host.invalid/v1",
+        ):
+            r = await execute(resources, SET_KEY, {"p": "openai", "k": "sk-abcdefgh123", "u": url}, creator)
+            assert codes(r) == ["BAD_USER_INPUT"], url
+            assert r.errors[0].extensions["field"] == "baseUrl"
+        r = await execute(
+            resources, SET_KEY, {"p": "openai", "k": "sk-abcdefgh123", "u": "https://1.1.1.1/v1"}, creator
+        )
+        assert r.errors is None, r.errors  # a public address literal needs no DNS
+    finally:
+        resources.settings.allow_private_provider_urls = None
