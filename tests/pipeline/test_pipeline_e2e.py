@@ -174,3 +174,29 @@ def test_worker_killed_mid_stage_another_finishes(tmp_path, env):
             if p is not None:
                 p.stop()
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+async def test_events_cross_processes(tmp_path, env):
+    """Created through one API process, rendered by a separate worker, watched on another API process."""
+    api_a = LiveServer(env, tmp_path / "a.log", worker=False)
+    api_b = LiveServer(env, tmp_path / "b.log", worker=False)
+    worker = None
+    try:
+        api_a.wait_ready()
+        api_b.wait_ready()
+        worker = LiveProcess(["worker"], env, tmp_path / "worker.log")
+        token = register(api_a)
+        vid = gql(api_a, CREATE, {"input": {"title": "Across", "prompt": "p", "script": SCRIPT}}, token)[
+            "createVideo"
+        ]["id"]
+        async with GraphQLWs(api_b.ws, token) as ws:
+            events = [p["data"]["videoProgress"] async for p in ws.subscribe(PROGRESS, {"id": vid})]
+        assert events[-1]["status"] == "COMPLETED"
+        assert len({e["stage"] for e in events if e["stage"]}) >= 3  # live events, not just the end state
+    finally:
+        if worker is not None:
+            worker.stop()
+        api_a.stop()
+        api_b.stop()
