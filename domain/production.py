@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from domain.ai import AIService, Caller
+from domain.ai_cache import script_from_dict, script_to_dict
 from domain.errors import BadInput
 from persistence.enums import AspectRatio, PipelineStage
-from providers.ai.base import ImageRequest, Script, ScriptRequest, ScriptScene, Seo, SpeechRequest
+from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest
 
 Progress = Callable[[int, str | None], Awaitable[None]]
 
@@ -68,51 +69,7 @@ class StageWork:
 
     async def script(self) -> Script:
         key = self.outputs[PipelineStage.SCRIPT]["script_key"]
-        return script_from_json(json.loads(await self.storage.get_bytes(key)))
-
-
-def script_to_json(script: Script) -> dict[str, Any]:
-    return {
-        "title": script.title,
-        "language": script.language,
-        "seo": {
-            "title": script.seo.title,
-            "description": script.seo.description,
-            "keywords": list(script.seo.keywords),
-        },
-        "scenes": [
-            {
-                "index": s.index,
-                "narration": s.narration,
-                "visual": s.visual,
-                "keywords": list(s.keywords),
-                "estimated_seconds": s.estimated_seconds,
-                "heading": s.heading,
-            }
-            for s in script.scenes
-        ],
-    }
-
-
-def script_from_json(data: dict[str, Any]) -> Script:
-    scenes = tuple(
-        ScriptScene(
-            index=s["index"],
-            narration=s["narration"],
-            visual=s["visual"],
-            keywords=tuple(s.get("keywords", ())),
-            estimated_seconds=s.get("estimated_seconds", 0.0),
-            heading=s.get("heading"),
-        )
-        for s in data["scenes"]
-    )
-    seo = data["seo"]
-    return Script(
-        title=data["title"],
-        scenes=scenes,
-        language=data.get("language", "en"),
-        seo=Seo(title=seo["title"], description=seo["description"], keywords=tuple(seo["keywords"])),
-    )
+        return script_from_dict(json.loads(await self.storage.get_bytes(key)))
 
 
 # ------------------------------------------------------------------ stages
@@ -135,7 +92,7 @@ async def run_script(w: StageWork) -> dict[str, Any]:
     if not script.scenes:
         raise BadInput("The script came out empty; give a longer prompt or your own script.")
     key = f"{w.prefix}/script.json"
-    await w.storage.put_bytes(key, json.dumps(script_to_json(script)).encode(), "application/json")
+    await w.storage.put_bytes(key, json.dumps(script_to_dict(script)).encode(), "application/json")
     return {
         "script_key": key,
         "scenes": len(script.scenes),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ def _settings(**overrides: Any) -> Settings:
 def _fail(exc: BaseException) -> None:
     click.echo(f"autovideo: {exc}", err=True)
     sys.exit(2)
+
+
+def _run(main_coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run the command's coroutine: bad configuration is one line, Ctrl-C is a normal exit."""
+    try:
+        asyncio.run(main_coro())
+    except ConfigError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
 
 
 def _logging(level: str) -> None:
@@ -71,12 +82,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
         finally:
             await runtime.stop()
 
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        _fail(exc)
-    except KeyboardInterrupt:
-        pass
+    _run(run)
 
 
 @main.command()
@@ -93,7 +99,8 @@ def worker(data_dir: Path | None, burst: bool) -> None:
     async def run() -> None:
         runtime = await start_runtime(settings, run_worker=False, migrate=None)
         try:
-            w = make_worker(runtime.resources, handle_signals=False, burst=burst)
+            # ARQ's own handlers: SIGTERM/SIGINT stop it cleanly (orchestrators send SIGTERM).
+            w = make_worker(runtime.resources, handle_signals=True, burst=burst)
             try:
                 await w.async_run()
             finally:
@@ -101,12 +108,7 @@ def worker(data_dir: Path | None, burst: bool) -> None:
         finally:
             await runtime.stop()
 
-    try:
-        asyncio.run(run())
-    except ConfigError as exc:
-        _fail(exc)
-    except KeyboardInterrupt:
-        pass
+    _run(run)
 
 
 @main.command()

@@ -204,3 +204,20 @@ async def e2e_database(services: Any, migrated_url: str) -> str:
     name = f"{PREFIX}_e2e_{uuid.uuid4().hex[:8]}"
     await _recreate_database(admin, name, template=template)
     return database_url(admin, name)
+
+
+@pytest.fixture
+def live_api(tmp_path: Path, e2e_database: str, services: Any, redis_prefix: str) -> Any:
+    """`autovideo serve --no-worker` on a database of its own, ready to take requests."""
+    from tests.live import LiveServer, service_env
+
+    srv = LiveServer(
+        service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
+        tmp_path / "server.log",
+        worker=False,
+    )
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()

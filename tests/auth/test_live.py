@@ -8,21 +8,11 @@ import pytest
 import websockets
 
 from tests.auth.helpers import LOGIN, LOGOUT, ME, PASSWORD, REFRESH, REGISTER, unique_name
-from tests.live import LiveServer, service_env
 
 
 @pytest.fixture
-def server(tmp_path, e2e_database, services, redis_prefix):
-    srv = LiveServer(
-        service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
-        tmp_path / "server.log",
-        worker=False,
-    )
-    try:
-        srv.wait_ready()
-        yield srv
-    finally:
-        srv.stop()
+def server(live_api):
+    return live_api
 
 
 def _post(server, query, variables=None, token=None):

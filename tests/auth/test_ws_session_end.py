@@ -8,23 +8,13 @@ import asyncio
 import httpx
 import pytest
 
-from tests.live import LiveServer, service_env
 from tests.pipeline.test_pipeline_e2e import CREATE, PROGRESS, gql
 from tests.ws import GraphQLWs
 
 
 @pytest.fixture
-def server(tmp_path, e2e_database, services, redis_prefix):
-    srv = LiveServer(
-        service_env(e2e_database, services[1], tmp_path / "data", redis_prefix),
-        tmp_path / "server.log",
-        worker=False,
-    )
-    try:
-        srv.wait_ready()
-        yield srv
-    finally:
-        srv.stop()
+def server(live_api):
+    return live_api
 
 
 @pytest.mark.e2e
