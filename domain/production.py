@@ -44,6 +44,7 @@ class VideoSpec:
     voice: str | None
     language: str
     version: int = 1
+    style: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,7 +194,14 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         cues=cues,
         title=w.spec.title,
         output_dir=out_dir,
-        options=media.RenderOptions(aspect=w.spec.aspect.name, preset=w.render_preset, crf=w.render_crf),  # type: ignore[arg-type]
+        options=media.RenderOptions(
+            aspect=w.spec.aspect.name,  # type: ignore[arg-type]
+            preset=w.render_preset,
+            crf=w.render_crf,
+            captions=bool(w.spec.style.get("captions", True)),
+            intro_text=w.spec.style.get("intro_text"),
+            outro_text=w.spec.style.get("outro_text"),
+        ),
     )
     await w.progress(5, "Rendering")
     result = await asyncio.to_thread(media.render_video, request, timeout=w.render_timeout, cancel=w.cancel)

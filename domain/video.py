@@ -68,6 +68,7 @@ from domain.errors import BadInput, Conflict  # noqa: E402
 from persistence.enums import AspectRatio, PipelineStage  # noqa: E402
 
 MAX_TITLE, MAX_PROMPT, MAX_SCRIPT, MAX_TAGS, MAX_PLATFORMS = 200, 4000, 20000, 30, 10
+MAX_CARD = 100
 KNOWN_PLATFORMS = {"youtube", "tiktok", "instagram", "facebook", "twitter", "x", "linkedin"}
 
 
@@ -83,6 +84,9 @@ class NewVideo:
     language: str = "en"
     platforms: list[str] = _field(default_factory=list)
     tags: list[str] = _field(default_factory=list)
+    captions: bool = True
+    intro_text: str | None = None
+    outro_text: str | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -120,6 +124,10 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
         raise BadInput(f"At most {MAX_TAGS} tags.", field="tags")
     if any(len(t) > 50 for t in tags):
         raise BadInput("A tag is longer than 50 characters.", field="tags")
+    intro, outro = _clean(data.intro_text) or None, _clean(data.outro_text) or None
+    for name, card in (("introText", intro), ("outroText", outro)):
+        if card is not None and len(card) > MAX_CARD:
+            raise BadInput(f"The {name[:-4]} card is longer than {MAX_CARD} characters.", field=name)
     language = (data.language or "en").strip() or "en"
     if len(language) > 16:
         raise BadInput("Unknown language code.", field="language")
@@ -134,6 +142,9 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
         language=language,
         platforms=list(dict.fromkeys(platforms)),
         tags=tags,
+        captions=data.captions,
+        intro_text=intro,
+        outro_text=outro,
     )
 
 
@@ -156,6 +167,7 @@ async def create_video(
         language=data.language,
         platforms=data.platforms,
         tags=data.tags,
+        style={"captions": data.captions, "intro_text": data.intro_text, "outro_text": data.outro_text},
         processing_run=0,
         processing_progress=0,
     )

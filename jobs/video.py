@@ -155,6 +155,7 @@ async def _run_locked(
             voice=video.voice,
             language=video.language,
             version=await VideoRepository(session).next_version(video.id),
+            style=dict(video.style or {}),
         )
         event = pipeline.Event.of(video, f"{st.value} started" if not claim.already_done else None)
     await publish_event(resources, event)

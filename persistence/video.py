@@ -66,6 +66,8 @@ class Video(UUIDKey, Timestamps, Base):
     processing_error: Mapped[str | None] = mapped_column(Text)
     failed_stage: Mapped[PipelineStage | None] = mapped_column(str_enum(PipelineStage, "failed_stage"))
     cancel_requested: Mapped[bool] = mapped_column(default=False, server_default="false")
+    style: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
+    """Look of the render: captions on/off, intro and outro card texts."""
     seo_title: Mapped[str | None] = mapped_column(String(100))
     seo_description: Mapped[str | None] = mapped_column(Text)
     seo_keywords: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))

@@ -84,6 +84,9 @@ class VideoMutation:
             language=input.language or "en",
             platforms=list(input.platforms or []),
             tags=list(input.tags or []),
+            captions=input.captions is not False,
+            intro_text=input.intro_text,
+            outro_text=input.outro_text,
         )
         video, stage = await video_domain.create_video(info.context.session, info.context.principal, data)
         _after_start(info, video, stage)

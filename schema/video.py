@@ -164,7 +164,9 @@ class Video(Node):
             )
         return out
 
-    @strawberry.field(description="An HTTP(S) URL the client can GET once COMPLETED (may be signed and expiring).")
+    @strawberry.field(
+        description="An HTTP(S) URL the client can GET once COMPLETED (may be signed and expiring)."
+    )
     async def file_url(self, info: Info) -> str | None:
         return await _media_url(info, self.row.file_key, self.row)
 
@@ -182,7 +184,11 @@ class Video(Node):
         out = []
         for r in rows:
             url = await _media_url(info, r.file_key, self.row)
-            out.append(VideoVersion(version=r.version, file_url=url or "", changes=r.changes, created_at=r.created_at))
+            out.append(
+                VideoVersion(
+                    version=r.version, file_url=url or "", changes=r.changes, created_at=r.created_at
+                )
+            )
         return out
 
     @strawberry.field
@@ -224,7 +230,12 @@ async def video_connection(
 ) -> VideoConnection:
     limit = page_size(first)
     page = await video_domain.list_videos(
-        info.context.session, info.context.principal, owner_id, limit=limit, after=decode_cursor(after), status=status
+        info.context.session,
+        info.context.principal,
+        owner_id,
+        limit=limit,
+        after=decode_cursor(after),
+        status=status,
     )
     edges = [VideoEdge(cursor=encode_cursor(v.created_at, v.id), node=Video.from_model(v)) for v in page.rows]
     return VideoConnection(
@@ -266,3 +277,8 @@ class CreateVideoInput:
     language: str | None = "en"
     platforms: list[str] | None = strawberry.field(default_factory=list)
     tags: list[str] | None = strawberry.field(default_factory=list)
+    captions: bool | None = strawberry.field(default=True, description="Burn captions into the video.")
+    intro_text: str | None = strawberry.field(
+        default=None, description="A title card before the video (≤ 100)."
+    )
+    outro_text: str | None = strawberry.field(default=None, description="A closing card (≤ 100).")

@@ -121,3 +121,52 @@ async def test_offline_providers_are_logged_in_ai_generations(live_resources):
     other = await make_owner(live_resources)
     r = await execute(live_resources, q, principal=principal_for(other))
     assert r.data["aiGenerations"]["totalCount"] == 0
+
+
+@pytest.mark.slow
+async def test_style_intro_outro_cards_and_no_captions(live_resources):
+    owner = await make_owner(live_resources)
+    script = "Cards frame this short video. It has no captions at all."
+    r = await execute(
+        live_resources,
+        CREATE,
+        {
+            "input": {
+                "title": "Cards",
+                "prompt": "cards",
+                "script": script,
+                "aspectRatio": "SQUARE",
+                "captions": False,
+                "introText": "Chapter one",
+                "outroText": "Thanks for watching",
+            }
+        },
+        principal_for(owner),
+    )
+    assert r.errors is None, r.errors
+    _, vid = from_global_id(r.data["createVideo"]["id"])
+    await drain(live_resources)
+    async with live_resources.sessionmaker() as s:
+        video = await VideoRepository(s).get(vid)
+        narration = next(
+            row for row in (await VideoRepository(s).stage_runs([vid]))[vid] if row.stage.value == "narration"
+        )
+    assert video.status is VideoStatus.COMPLETED, video.processing_error
+    assert video.style == {
+        "captions": False,
+        "intro_text": "Chapter one",
+        "outro_text": "Thanks for watching",
+    }
+    spoken = narration.metadata_["duration"]
+    assert video.duration == pytest.approx(spoken + 4.0, abs=0.3)  # 2 s intro + 2 s outro cards
+
+
+async def test_cards_longer_than_100_characters_are_refused(live_resources):
+    owner = await make_owner(live_resources)
+    r = await execute(
+        live_resources,
+        CREATE,
+        {"input": {"title": "t", "prompt": "p", "introText": "x" * 101}},
+        principal_for(owner),
+    )
+    assert codes(r) == ["BAD_USER_INPUT"] and r.errors[0].extensions["field"] == "introText"
