@@ -13,7 +13,9 @@ from persistence.analytics import VideoStatistics as StatsRow
 from persistence.enums import PipelineStage as StageE
 from persistence.enums import StageStatus as StageStatusE
 from persistence.enums import VideoStatus as VideoStatusE
-from persistence.video import StageRunRow, Video as VideoRow, VideoVersion as VersionRow
+from persistence.video import StageRunRow
+from persistence.video import Video as VideoRow
+from persistence.video import VideoVersion as VersionRow
 from schema.common import (
     AspectRatio,
     PageInfo,

@@ -132,7 +132,9 @@ async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: P
     assert video.status is VideoStatus.FAILED and video.failed_stage is PipelineStage.NARRATION
     assert "broken-speech" in video.processing_error and "rejected" in video.processing_error
     q = "query($id: ID!) { video(id: $id) { status processingError stages { stage status errorMessage } } }"
-    seen = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data["video"]
+    seen = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data[
+        "video"
+    ]
     narration = next(s for s in seen["stages"] if s["stage"] == "NARRATION")
     assert narration["status"] == "FAILED" and narration["errorMessage"]
 
@@ -177,7 +179,9 @@ async def test_regenerate_adds_a_version_and_keeps_the_old_file(live_resources):
     video, _ = await state(live_resources, gid)
     assert video.status is VideoStatus.COMPLETED and video.resolution == "1920x1080"
     q = "query($id: ID!) { video(id: $id) { versions { version fileUrl changes } } }"
-    versions = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data["video"]["versions"]
+    versions = (await execute(live_resources, q, {"id": gid}, principal_for(owner, (Role.PREMIUM,)))).data[
+        "video"
+    ]["versions"]
     assert [v["version"] for v in versions] == [1, 2] and "aspect ratio" in versions[1]["changes"]
     storage = live_resources.extras["storage"]
     assert storage.path_of(first.file_key).exists() and video.file_key != first.file_key
