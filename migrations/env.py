@@ -16,9 +16,8 @@ config = context.config
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     # Monthly partitions of the daily statistics table are made at run time, not by models.
-    if type_ == "table" and reflected and compare_to is None and str(name).startswith(f"{STATS_PARENT}_"):
-        return False
-    return True
+    partition = type_ == "table" and reflected and compare_to is None
+    return not (partition and str(name).startswith(f"{STATS_PARENT}_"))
 
 
 def _configure(connection: Connection) -> None:
@@ -56,12 +55,16 @@ def run_migrations_online() -> None:
 
         url = load_settings().database_url
     if not url:
-        raise SystemExit("set AUTOVIDEO_DATABASE_URL (or use `autovideo migrate`, which starts the embedded one)")
+        raise SystemExit(
+            "set AUTOVIDEO_DATABASE_URL (or use `autovideo migrate`, which starts the embedded one)"
+        )
     asyncio.run(_run_async(url))
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

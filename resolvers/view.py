@@ -66,7 +66,8 @@ class GraphQLView(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
-        """The token in connection_init's `authorization` authenticates the socket; a bad one closes it with 4403."""
+        """The token in connection_init's `authorization` authenticates the socket; a bad one
+        closes it with 4403."""
         from domain.auth import authenticate_bearer
         from domain.errors import DomainError
 
