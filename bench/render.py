@@ -7,6 +7,7 @@ ratios and the peak RSS of the whole process tree (ffmpeg children included).
 
     bench/render --seconds 60          # full run (moviepy takes a few minutes)
     bench/render --seconds 15 --skip-moviepy
+    bench/render --memory              # peak RSS of a 60 s vs a 600 s render (tone narration)
 """
 
 from __future__ import annotations
@@ -179,6 +180,47 @@ def variant_moviepy(meta: dict, out: Path, preset: str, crf: int) -> None:
     )  # fmt: skip
 
 
+def build_tone_assets(d: Path, seconds: float, images: list[str]) -> Path:
+    """Memory-mode assets: a tone narration (no TTS needed for 10 minutes), one scene per 7.5 s
+    (the density of the 60 s benchmark) cycling through the benchmark images, a sentence per 4 s."""
+    import numpy as np
+
+    meta_path = d / f"tone-{seconds:g}.json"
+    if meta_path.exists():
+        return meta_path
+    rate = 22050
+    t = np.arange(round(seconds * rate)) / rate
+    sig = 0.1 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    wav = d / f"tone-{seconds:g}.wav"
+    with wave.open(str(wav), "wb") as ww:
+        ww.setnchannels(1)
+        ww.setsampwidth(2)
+        ww.setframerate(rate)
+        ww.writeframes((sig * 32767).astype("<i2").tobytes())
+    scenes = max(1, round(seconds / 7.5))
+    sentences = [
+        (a, min(seconds, a + 3.5), TEXT[k % len(TEXT)]) for k, a in enumerate(np.arange(0, seconds, 4.0))
+    ]
+    meta = {"wav": str(wav), "seconds": seconds, "sentences": [(float(a), float(b), x) for a, b, x in sentences],
+            "images": [images[k % len(images)] for k in range(scenes)]}  # fmt: skip
+    meta_path.write_text(json.dumps(meta))
+    return meta_path
+
+
+def memory_mode(assets: Path, preset: str) -> None:
+    """Peak RSS (whole process tree, sampled every 50 ms) of a 60 s and a 600 s render."""
+    images = build_assets(assets, 5.0)["images"]  # the 8 scene images (5 s of Piper is quick)
+    peaks = {}
+    with tempfile.TemporaryDirectory(prefix="autovideo-bench-mem-") as tmp:
+        for secs in (60.0, 600.0):
+            meta_file = build_tone_assets(assets, secs, images)
+            wall, rss = measure("renderer", meta_file, Path(tmp) / f"r{secs:g}", preset, 23)
+            peaks[secs] = rss
+            print(f"  {secs:>5g} s video: {wall:6.1f} s wall, peak RSS {rss:6.0f} MiB", flush=True)
+    ratio = peaks[600.0] / peaks[60.0]
+    print(f"\npeak RSS 600 s / 60 s = {ratio:.2f} (goal: within 1.20), x264 {preset}")
+
+
 VARIANTS = {"renderer": variant_renderer, "baseline": variant_baseline, "moviepy": variant_moviepy}
 
 
@@ -215,9 +257,12 @@ def measure(variant: str, meta_file: Path, out: Path, preset: str, crf: int) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--preset", default="veryfast")
+    ap.add_argument("--preset", default=None, help="x264 preset (default veryfast; ultrafast with --memory)")
     ap.add_argument("--crf", type=int, default=23)
     ap.add_argument("--skip-moviepy", action="store_true")
+    ap.add_argument(
+        "--memory", action="store_true", help="peak RSS of 60 s vs 600 s renders (default preset ultrafast)"
+    )
     ap.add_argument("--assets", type=Path, default=Path(tempfile.gettempdir()) / "autovideo-bench")
     ap.add_argument("--run-variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--meta", type=Path, help=argparse.SUPPRESS)
@@ -226,6 +271,10 @@ def main() -> None:
     if a.run_variant:
         VARIANTS[a.run_variant](json.loads(a.meta.read_text()), a.out, a.preset, a.crf)
         return
+    if a.memory:
+        memory_mode(a.assets, a.preset or "ultrafast")
+        return
+    a.preset = a.preset or "veryfast"
     t0 = time.monotonic()
     build_assets(a.assets, a.seconds)
     print(f"assets: {a.seconds:g} s narration, 8 scenes 1080x1920 ({time.monotonic() - t0:.1f} s to build)")

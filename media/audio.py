@@ -1,7 +1,7 @@
 """Narration loudness normalisation and the music bed (looped, ducked under speech).
 
-Loudness is two-pass: a quick audio-only analysis (`loudnorm`'s EBU R128 measurement, ~1 % of
-the render time) measures the narration, then the render applies the gain to the target and
+Loudness is two-pass: a quick audio-only analysis (`ebur128`'s EBU R128 measurement, well under
+1 % of the render time) measures the narration, then the render applies the gain to the target and
 a peak limiter. That keeps the voice's dynamics (single-pass loudnorm pumps) and lands on the
 target within a fraction of a LU.
 Normalisation happens after up-mixing to stereo because LUFS counts channels.
@@ -9,7 +9,6 @@ Normalisation happens after up-mixing to stereo because LUFS counts channels.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -19,7 +18,6 @@ from pathlib import Path
 from .ffmpeg import run_ffmpeg
 
 SAMPLE_RATE = 48000
-_LRA = 11.0
 
 
 @dataclass(frozen=True)
@@ -39,28 +37,33 @@ def measure_loudness(
     path: Path, target: float, true_peak: float, *, timeout: float | None = None,
     cancel: threading.Event | None = None,
 ) -> Loudness:  # fmt: skip
+    """EBU R128 integrated loudness, loudness range and true peak of `path`.
+
+    `ebur128` measures at the source rate (true peak by 4x oversampling); `loudnorm`'s analysis
+    resamples everything to 192 kHz first and was measured 10-20x slower (1.9 s vs 0.1-0.2 s for
+    60 s of narration). `target`/`true_peak` are kept for the callers' signature.
+    """
     run = run_ffmpeg(
-        [
-            "-i", str(path), "-vn", "-af",
-            f"aformat=channel_layouts=stereo,loudnorm=I={target}:TP={true_peak}:LRA={_LRA}:print_format=json",
-            "-f", "null", "-",
-        ],
+        ["-i", str(path), "-vn", "-af", "aformat=channel_layouts=stereo,ebur128=framelog=quiet:peak=true",
+         "-f", "null", "-"],
         timeout=timeout, cancel=cancel, what="loudness analysis",
     )  # fmt: skip
-    m = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", run.stderr)
-    if not m:
-        return Loudness(-math.inf, -math.inf, 0.0, -70.0, 0.0)
-    data = json.loads(m.group(0))
+    summary = run.stderr[run.stderr.rfind("Summary:") :]
 
-    def num(key: str) -> float:
+    def num(label: str, unit: str) -> float:
+        m = re.search(rf"{label}:\s+(-?[\d.]+|-inf|inf|nan)\s+{unit}", summary)
         try:
-            return float(data[key])
-        except (KeyError, ValueError):
+            return float(m.group(1)) if m else -math.inf
+        except ValueError:
             return -math.inf
 
+    integrated = num("I", "LUFS")
+    if integrated <= -70.0:  # ebur128's floor: gated loudness of silence
+        integrated = -math.inf
     return Loudness(
-        num("input_i"), num("input_tp"), num("input_lra"), num("input_thresh"), num("target_offset")
-    )
+        integrated, num("Peak", "dBFS"), max(0.0, num("LRA", "LU")), num("Threshold", "LUFS"),
+        target - integrated if math.isfinite(integrated) else 0.0,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

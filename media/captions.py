@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import InvalidMediaError
-from .fonts import font_path
+from .fonts import CJK_FAMILY, cjk_font_path, font_path
 from .types import AspectRatio, CaptionCue, CaptionStyle, frame_size
 
 Measure = Callable[[str], float]
@@ -178,6 +178,9 @@ def normalise_cues(cues: Iterable[CaptionCue]) -> list[CaptionCue]:
     return out
 
 
+PRIMARY_FAMILY = "DejaVu Sans"
+
+
 @lru_cache(maxsize=8)
 def _pil_font(size: int, bold: bool):  # type: ignore[no-untyped-def]
     from PIL import ImageFont
@@ -185,12 +188,43 @@ def _pil_font(size: int, bold: bool):  # type: ignore[no-untyped-def]
     return ImageFont.truetype(str(font_path(bold=bold)), size)
 
 
+@lru_cache(maxsize=8)
+def _pil_cjk(size: int):  # type: ignore[no-untyped-def]
+    from PIL import ImageFont
+
+    path = cjk_font_path()
+    return None if path is None else ImageFont.truetype(str(path), size)
+
+
+def font_runs(text: str, bold: bool) -> list[tuple[bool, str]]:
+    """`text` split into (drawn by the CJK fallback font?, run) pieces.
+
+    A character goes to the fallback only when the primary font lacks it and the fallback has
+    it; spaces and anything neither font draws stay with the run they are in.
+    """
+    runs: list[tuple[bool, str]] = []
+    for ch in text:
+        fb = _glyph_font(ch, bold) == 1
+        if runs and (runs[-1][0] == fb or ch.isspace()):
+            runs[-1] = (runs[-1][0], runs[-1][1] + ch)
+        else:
+            runs.append((fb, ch))
+    return runs
+
+
 def pixel_fits(layout: CaptionLayout, style: CaptionStyle) -> Callable[[str], bool]:
-    # libass sizes fonts by ascent+descent (~1.16 em for DejaVu), so measuring with PIL at the
-    # ASS size over-estimates widths a little: a safe margin against overflow.
+    # libass sizes fonts by ascent+descent (~1.16 em for DejaVu, ~1.45 em for Noto CJK), so
+    # measuring with PIL at the ASS size over-estimates widths a little: a safe margin.
     font = _pil_font(layout.font_px, style.bold)
     limit = layout.max_line_px
-    return lambda s: font.getlength(s) <= limit
+
+    def width(s: str) -> float:
+        cjk = _pil_cjk(layout.font_px)
+        return sum(
+            (cjk if fb and cjk is not None else font).getlength(run) for fb, run in font_runs(s, style.bold)
+        )
+
+    return lambda s: width(s) <= limit
 
 
 def fit_cues(cues: Iterable[CaptionCue], layout: CaptionLayout, style: CaptionStyle) -> list[CaptionCue]:
@@ -257,6 +291,23 @@ def _ass_text(text: str) -> str:
     return text.replace("\n", "\\N")
 
 
+def _ass_runs(text: str, bold: bool) -> str:
+    """ASS text with runs the primary font lacks switched to the CJK font by `\\fn` overrides.
+
+    Explicit switches rather than libass's own fallback search: the font that draws each
+    character is the one `pixel_fits` measured it with.
+    """
+    out = []
+    for fb, run in font_runs(text, bold):
+        body = _ass_text(run)
+        out.append(f"{{\\fn{CJK_FAMILY}}}{body}{{\\fn{PRIMARY_FAMILY}}}" if fb else body)
+    return "".join(out)
+
+
+def needs_fallback_font(cues: Iterable[CaptionCue], bold: bool) -> bool:
+    return any(fb for c in cues for fb, _ in font_runs(c.text, bold))
+
+
 def to_ass(cues: Sequence[CaptionCue], layout: CaptionLayout, style: CaptionStyle) -> str:
     size = layout.font_px
     if style.box:
@@ -268,7 +319,7 @@ def to_ass(cues: Sequence[CaptionCue], layout: CaptionLayout, style: CaptionStyl
         back = _ass_colour("000000", 0.4)
         outline_col = _ass_colour(style.outline_color)
     fields = [
-        "Caption", "DejaVu Sans", str(size), _ass_colour(style.text_color), _ass_colour(style.text_color),
+        "Caption", PRIMARY_FAMILY, str(size), _ass_colour(style.text_color), _ass_colour(style.text_color),
         outline_col, back, "-1" if style.bold else "0", "0", "0", "0", "100", "100", "0", "0",
         str(border), str(outline), str(shadow), "2", str(layout.margin_lr), str(layout.margin_lr),
         str(layout.margin_v), "1",
@@ -292,7 +343,7 @@ def to_ass(cues: Sequence[CaptionCue], layout: CaptionLayout, style: CaptionStyl
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
     events = [
-        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},Caption,,0,0,0,,{_ass_text(c.text)}"
+        f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},Caption,,0,0,0,,{_ass_runs(c.text, style.bold)}"
         for c in cues
     ]
     return "\n".join([*head, *events, ""])
@@ -327,16 +378,35 @@ def _parse_ts(s: str) -> float:
 # ---------------------------------------------------------------- glyph coverage
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
+def _glyph_font(ch: str, bold: bool) -> int | None:
+    """0 if the primary font draws `ch`, 1 if only the CJK fallback does, None if neither.
+
+    A missing glyph renders as .notdef, so a mask equal to .notdef's means "not in this font".
+    """
+    if ch.isspace() or ch == "\n":
+        return 0
+    if bytes(_pil_font(48, bold).getmask(ch)) != _notdef(bold):
+        return 0
+    cjk = _pil_cjk(48)
+    if cjk is not None and bytes(cjk.getmask(ch)) != _notdef_cjk():
+        return 1
+    return None
+
+
 def _has_glyph(ch: str, bold: bool) -> bool:
-    """Whether the shipped caption font draws `ch` (a missing glyph renders as .notdef)."""
-    font = _pil_font(48, bold)
-    return bytes(font.getmask(ch)) != _notdef(bold) or ch.isspace()
+    return _glyph_font(ch, bold) is not None
 
 
 @lru_cache(maxsize=2)
 def _notdef(bold: bool) -> bytes:
     return bytes(_pil_font(48, bold).getmask("\U0010fffd"))
+
+
+@lru_cache(maxsize=1)
+def _notdef_cjk() -> bytes:
+    cjk = _pil_cjk(48)
+    return b"" if cjk is None else bytes(cjk.getmask("\U0010fffd"))
 
 
 def check_glyphs(cues: Iterable[CaptionCue], style: CaptionStyle) -> list[CaptionCue]:
@@ -362,6 +432,7 @@ def check_glyphs(cues: Iterable[CaptionCue], style: CaptionStyle) -> list[Captio
         sample = "".join(sorted(missing)[:8])
         raise InvalidMediaError(
             f"The captions contain characters the caption font cannot display ({sample}...). "
-            "Disable burned-in captions for this language or install a font that covers it."
+            "Disable burned-in captions for this language or install a font that covers it "
+            "(CJK: the noto-cjk-sans-jp-bold package)."
         )
     return out

@@ -1,10 +1,12 @@
 """The ffmpeg video filtergraph for one span of the timeline (a chunk, or the whole video).
 
-Cost model (measured, 2 cores, 1080x1920): the encoder dominates. Each still is decoded once
-(`loop` clones the frame by reference), converted to yuv420p once, and moved with `crop` whose
-x/y are per-frame expressions: a pointer offset, nearly free. `zoompan` or per-frame scaling
-would double the render time, so motion is pans in varied directions over a still pre-scaled
-a little larger than the frame.
+Cost model (measured, 2 cores, 1080x1920): the filtergraph is nearly free and x264 is the
+cost, growing with the number of frames that differ from their predecessor. Each still is
+read once as a raw yuv420p frame (`loop` clones it by reference) and moved with `crop` whose
+x/y are per-frame expressions: a pointer offset. `zoompan` or per-frame scaling would double
+the render time, so motion is pans in varied directions over a still pre-scaled a little
+larger than the frame, capped in speed and stepped so x and y move on the same frames
+(`plan_pan`). Crossfades blend only inside their window (~15 frames).
 """
 
 from __future__ import annotations
@@ -56,11 +58,52 @@ def still_size(width: int, height: int, margin: float) -> tuple[int, int]:
     return even(width * (1 + margin)), even(height * (1 + margin))
 
 
-def _pan_expr(a: float, b: float, free: int, off: int, length: int) -> str:
-    if free <= 0 or a == b:
-        return str(round(a * free))
-    # Linear in the segment's frame number; `n` restarts at 0 in each chunk so add the offset.
-    return f"{a * free:.3f}+{(b - a) * free:.3f}*(n+{off})/{max(1, length - 1)}"
+# Fastest pan, in pixels per frame (~15 px/s at 30 fps): a calm drift on any scene length. A
+# short scene therefore travels less than the full margin instead of sweeping across it.
+MAX_PAN_PX_PER_FRAME = 0.5
+
+
+@dataclass(frozen=True)
+class Pan:
+    """A straight pan from (x0, y0) to (x1, y1) in pixels of the pre-scaled still."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    step: int  # frames the position is held: both axes move together, on the same frames
+
+    def exprs(self, off: int, length: int) -> tuple[str, str]:
+        """crop x/y expressions; `n` restarts at 0 in each chunk so the offset is added."""
+        span = max(1, length - 1)
+        n = f"(n+{off})" if self.step == 1 else f"({self.step}*floor((n+{off})/{self.step}))"
+
+        def one(a: float, b: float) -> str:
+            return str(round(a)) if round(a) == round(b) else f"{a:.3f}+{b - a:.3f}*{n}/{span}"
+
+        return one(self.x0, self.x1), one(self.y0, self.y1)
+
+
+def plan_pan(pattern: tuple[float, float, float, float], free_x: int, free_y: int, length: int) -> Pan:
+    """Pan for one visual of `length` frames over a still with (free_x, free_y) spare pixels.
+
+    x264's cost is per frame that differs from its predecessor, not per pixel moved, and `crop`
+    on yuv420p moves in whole chroma samples (2 px) anyway. So the speed is capped, and the
+    position advances every `step` frames with both axes together (a diagonal pan otherwise
+    moves x and y on different frames: twice the changed frames for the same motion).
+    """
+    fx0, fy0, fx1, fy1 = pattern
+    x0, y0, x1, y1 = fx0 * free_x, fy0 * free_y, fx1 * free_x, fy1 * free_y
+    span = max(1, length - 1)
+    speed = max(abs(x1 - x0), abs(y1 - y0)) / span
+    if speed > MAX_PAN_PX_PER_FRAME:
+        k = MAX_PAN_PX_PER_FRAME / speed  # shrink the path about its midpoint
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        x0, x1 = cx + (x0 - cx) * k, cx + (x1 - cx) * k
+        y0, y1 = cy + (y0 - cy) * k, cy + (y1 - cy) * k
+        speed = MAX_PAN_PX_PER_FRAME
+    step = max(1, int(2 / speed)) if speed > 0 else 1
+    return Pan(x0, y0, x1, y1, min(step, span))
 
 
 def video_graph(
@@ -145,8 +188,7 @@ class _Branches:
             pw, ph = self.still_dims
             # motion < 0: a card, held still and centred so its text is never cropped.
             x0, y0, x1, y1 = _PANS[vis.motion % len(_PANS)] if vis.motion >= 0 else (0.5, 0.5, 0.5, 0.5)
-            fx = _pan_expr(x0, x1, pw - w, off, length)
-            fy = _pan_expr(y0, y1, ph - h, off, length)
+            fx, fy = plan_pan((x0, y0, x1, y1), pw - w, ph - h, length).exprs(off, length)
             src = self._still_source(i)
             self.parts.append(
                 f"[{src}]loop=loop={n - 1}:size=1:start=0,setpts=N,"
@@ -177,7 +219,10 @@ class _Branches:
         fps = self.tl.fps
         for i, uses in self.uses.items():
             vis = self.tl.visuals[i]
-            k = self.inputs.add("-framerate", str(fps), "-i", str(vis.path))
+            w, h = self.still_dims
+            # Pre-scaled stills are raw yuv420p frames (see stills.py): no decode, no conversion.
+            k = self.inputs.add("-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{w}x{h}",
+                                "-framerate", str(fps), "-i", str(vis.path))  # fmt: skip
             outs = "".join(f"[{lab}]" for lab, _ in uses)
             split = f"split={len(uses)}{outs}" if len(uses) > 1 else f"null{outs}"
-            self.parts.insert(0, f"[{k}:v]format=yuv420p,settb=1/{fps},{split}")
+            self.parts.insert(0, f"[{k}:v]setparams=range=tv,settb=1/{fps},{split}")

@@ -8,6 +8,7 @@ of a single render.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -108,33 +109,31 @@ def build_timeline(
 
 
 def plan_cuts(timeline: Timeline, chunk_seconds: float) -> list[ChunkSpec]:
-    """Chunks of about `chunk_seconds`, cut on whole seconds outside any crossfade.
+    """Chunks of at most about `chunk_seconds`, of near-equal length, cut on whole seconds
+    outside any crossfade.
 
     Whole-second cuts keep chunk-local caption times on the same centisecond grid as the
-    single render, so chunked and single renders burn captions on the same frames.
+    single render, so chunked and single renders burn captions on the same frames. Equal
+    lengths (rather than full chunks and a long remainder) keep every chunk's ffmpeg, whose
+    memory grows with the stills it holds, the size of one `chunk_seconds` render.
     """
     fps = timeline.fps
     total = timeline.total_frames
     target = fps * max(1, round(chunk_seconds))
     windows = timeline.fade_windows()
+    count = max(1, math.ceil(total / target))
+    step = total / count
 
     def ok(frame: int) -> bool:
         return frame % fps == 0 and all(not (a < frame < b) for a, b in windows)
 
     cuts = [0]
-    while total - cuts[-1] > target * 1.5:
-        want = cuts[-1] + target
-        cand = next(
-            (
-                f
-                for d in range(0, max(target // 2, 3 * fps) + 1, fps)
-                for f in (want + d, want - d)
-                if ok(f) and f > cuts[-1]
-            ),
-            None,
-        )
-        if cand is None or cand >= total:
-            break
-        cuts.append(cand)
+    for k in range(1, count):
+        want = round(k * step / fps) * fps
+        reach = max(round(step) // 2, 3 * fps)
+        near = (f for d in range(0, reach + 1, fps) for f in (want + d, want - d))
+        cand = next((f for f in near if ok(f) and cuts[-1] < f < total), None)
+        if cand is not None:
+            cuts.append(cand)
     cuts.append(total)
     return [ChunkSpec(i, a, b, fps) for i, (a, b) in enumerate(itertools.pairwise(cuts))]

@@ -78,3 +78,22 @@ def test_escaping_in_files():
     assert "a &lt; b &amp; {c}" in to_vtt(cues)
     ass = to_ass(cues, caption_layout("SQUARE", CaptionStyle()), CaptionStyle())
     assert "{c}" not in ass.split("[Events]")[1]
+
+
+def test_cjk_runs_use_the_fallback_font_in_ass_and_measurement():
+    import pytest
+
+    pytest.importorskip("noto_cjk_sans_jp_bold")
+    from media.captions import font_runs, needs_fallback_font
+
+    style = CaptionStyle()
+    assert font_runs("Hello 世界 ok", True) == [(False, "Hello "), (True, "世界 "), (False, "ok")]
+    ass = to_ass([CaptionCue(0.0, 1.0, "Hi 世界")], caption_layout("PORTRAIT", style), style)
+    assert "Hi {\\fnNoto Sans CJK JP}世界{\\fnDejaVu Sans}" in ass
+    assert needs_fallback_font([CaptionCue(0, 1, "世界")], True)
+    assert not needs_fallback_font([CaptionCue(0, 1, "plain")], True)
+    # wrapped by real CJK widths: a long CJK sentence needs several lines, each fitting
+    layout = caption_layout("PORTRAIT", style)
+    cues = fit_cues([CaptionCue(0.0, 4.0, "日本語のテキストはスペースなしで長く続きます" * 3)], layout, style)
+    fits = pixel_fits(layout, style)
+    assert len(cues) >= 2 and all(fits(line) for c in cues for line in c.text.split("\n"))

@@ -60,3 +60,16 @@ def test_render_video_uses_chunks_when_asked(tmp_path, assets):
     info = probe_media(res.video_path)
     assert abs(info.duration - 3.8) <= 0.05 and info.has_audio
     assert video_frame_count(res.video_path) == round(3.8 * 30)
+
+
+def test_long_timelines_cut_into_near_equal_chunks_no_longer_than_asked():
+    from media.timeline import build_timeline
+
+    spans = [("image", Path(f"{i}.bmp"), i * 7.5, (i + 1) * 7.5, 0.0) for i in range(27)]
+    tl = build_timeline(spans, 200.0, 30, (1080, 1920), 0.5)  # type: ignore[arg-type]
+    chunks = plan_cuts(tl, 60.0)
+    lengths = [c.duration for c in chunks]
+    assert len(chunks) == 4 and sum(lengths) == 200.0
+    # no long remainder chunk (its ffmpeg would hold more stills than a 60 s render)
+    assert max(lengths) <= 60.0 and max(lengths) - min(lengths) <= 4.0, lengths
+    assert all(not (a < c.start_frame < b) for c in chunks for a, b in tl.fade_windows())

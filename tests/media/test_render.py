@@ -147,3 +147,65 @@ def test_intro_outro_logo_music_and_video_scene(tmp_path):
         magenta = (corner[..., 0] > 180) & (corner[..., 2] > 180) & (corner[..., 1] < 90)
         assert magenta.mean() > 0.5, t
         assert not ((f[1700:, :200, 0] > 180) & (f[1700:, :200, 2] > 180) & (f[1700:, :200, 1] < 90)).any()
+
+
+def _caption_mask(tmp_path: Path, text: str) -> np.ndarray:
+    img = tmp_path / "dark.png"
+    Image.new("RGB", (64, 64), (20, 20, 30)).save(img)
+    wav = make_wav(tmp_path / "n.wav", 1.0)
+    from media import CaptionCue
+
+    res = render_video(request(tmp_path / text[:2], [img], wav, [CaptionCue(0, 1, text)], total=1.0,
+                               motion=False, aspect="SQUARE"))  # fmt: skip
+    assert [c.text for c in res.cues] == [text]
+    return frame_at(res.video_path, 0.5, 1080, 1080).min(axis=2) > 200
+
+
+def test_cjk_captions_render_real_glyphs(tmp_path):
+    pytest.importorskip("noto_cjk_sans_jp_bold")
+    # Same length, different characters: real glyphs differ, missing-glyph boxes would not.
+    a = _caption_mask(tmp_path, "日本語の字幕")
+    b = _caption_mask(tmp_path, "한국어 자막")
+    assert a.sum() > 1500 and b.sum() > 1500
+    assert (a ^ b).sum() > 0.5 * max(a.sum(), b.sum())
+    rows = np.where(a.any(axis=1))[0]
+    assert rows.max() < 1080 * 0.95  # sits in the caption band, inside the frame
+
+
+def test_pan_speed_is_capped_and_axes_move_on_the_same_frames():
+    from media.filtergraph import MAX_PAN_PX_PER_FRAME, plan_pan
+
+    # A short scene (60 frames) with a diagonal over a 108x192 px margin: capped, centred.
+    pan = plan_pan((1.0, 0.0, 0.0, 1.0), 108, 192, 60)
+    speed = max(abs(pan.x1 - pan.x0), abs(pan.y1 - pan.y0)) / 59
+    assert speed == pytest.approx(MAX_PAN_PX_PER_FRAME)
+    assert (pan.x0 + pan.x1) / 2 == pytest.approx(54) and (pan.y0 + pan.y1) / 2 == pytest.approx(96)
+    assert min(pan.x0, pan.x1) >= 0 and max(pan.x0, pan.x1) <= 108
+    assert pan.step == 4  # 2 px (one chroma sample) per step at 0.5 px/frame
+    x, y = pan.exprs(10, 60)
+    assert "4*floor((n+10)/4)" in x and "4*floor((n+10)/4)" in y
+    # A long scene pans the whole margin, slower than the cap; a still card does not move.
+    slow = plan_pan((0.0, 0.5, 1.0, 0.5), 108, 192, 900)
+    assert (slow.x0, slow.x1) == (0, 108) and slow.exprs(0, 900)[1] == "96"
+    assert plan_pan((0.5, 0.5, 0.5, 0.5), 108, 192, 60).exprs(0, 60) == ("54", "96")
+
+
+def test_pans_move_the_picture(tmp_path):
+    img = make_image(tmp_path / "a.png", size=(1080, 1920), seed=3)
+    wav = make_wav(tmp_path / "n.wav", 3.0)
+    res = render_video(request(tmp_path, [img], wav, [], total=3.0, captions=False))
+    a = frame_at(res.video_path, 0.2, 1080, 1920).astype(int)
+    b = frame_at(res.video_path, 2.8, 1080, 1920).astype(int)
+    assert np.abs(a - b).mean() > 5
+
+
+@pytest.mark.parametrize("colour", [(200, 60, 30), (30, 180, 90), (40, 60, 220)])
+def test_scene_colours_survive_the_encode(colour, tmp_path):
+    # Stills are converted to yuv420p with the BT.709 matrix the stream is tagged with; a
+    # BT.601 conversion (swscale's default) turned (30, 180, 90) into about (16, 158, 85).
+    img = tmp_path / "c.png"
+    Image.new("RGB", (64, 64), colour).save(img)
+    res = render_video(request(tmp_path, [img], make_wav(tmp_path / "n.wav", 1.0), [], total=1.0,
+                               captions=False, aspect="SQUARE"))  # fmt: skip
+    got = frame_at(res.video_path, 0.5, 1080, 1080).reshape(-1, 3).mean(axis=0)
+    assert np.abs(got - np.array(colour)).max() <= 4, got

@@ -82,7 +82,23 @@ def test_zero_length_and_missing_narration(tmp_path, no_leaks):
         render_video(request(tmp_path, [img], junk, [], total=1.0))
 
 
-def test_cjk_without_a_font_is_a_clear_error(tmp_path, no_leaks):
+@pytest.fixture
+def without_cjk_font(monkeypatch):
+    """Behave as on a machine without the optional CJK font package."""
+    from media import captions
+
+    def clear() -> None:
+        for fn in (captions._glyph_font, captions._pil_cjk, captions._notdef_cjk):
+            fn.cache_clear()
+
+    clear()
+    monkeypatch.setattr(captions, "cjk_font_path", lambda: None)
+    monkeypatch.setattr("media.job.cjk_font_path", lambda: None)
+    yield
+    clear()
+
+
+def test_cjk_without_a_font_is_a_clear_error(tmp_path, no_leaks, without_cjk_font):
     img = make_image(tmp_path / "a.png")
     wav = make_wav(tmp_path / "n.wav", 2.0)
     with pytest.raises(InvalidMediaError, match="cannot display"):
