@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from .captions import wrap_lines
-from .fonts import font_path
+from .captions import _is_cjk, wrap_lines
+from .fonts import cjk_font_path, font_path
 from .stills import cover, load_rgb
 from .types import AspectRatio, frame_size
 
@@ -15,8 +15,11 @@ from .types import AspectRatio, frame_size
 def _fit_title(draw: ImageDraw.ImageDraw, text: str, box_w: int, max_h: int, start_px: int):  # type: ignore[no-untyped-def]
     """Largest font size (down to a floor) at which the title wraps into <= 4 lines in the box."""
     size = start_px
+    # DejaVu has no CJK glyphs; the CJK font has Latin too, so a mixed title uses it throughout.
+    cjk = cjk_font_path() if any(_is_cjk(ch) for ch in text) else None
+    face = str(cjk or font_path(bold=True))
     while True:
-        font = ImageFont.truetype(str(font_path(bold=True)), size)
+        font = ImageFont.truetype(face, size)
 
         def fits(s: str, f: ImageFont.FreeTypeFont = font) -> bool:
             return draw.textlength(s, font=f) <= box_w

@@ -209,3 +209,16 @@ def test_scene_colours_survive_the_encode(colour, tmp_path):
                                captions=False, aspect="SQUARE"))  # fmt: skip
     got = frame_at(res.video_path, 0.5, 1080, 1080).reshape(-1, 3).mean(axis=0)
     assert np.abs(got - np.array(colour)).max() <= 4, got
+
+
+def test_cjk_titles_on_thumbnails_are_real_glyphs(tmp_path):
+    """With a font lacking them, every CJK character is the same empty box, so two different
+    titles would draw identical pictures; with the CJK font they differ."""
+    from media import make_thumbnail
+
+    still = make_image(tmp_path / "still.png", (1080, 1920), seed=3, solid=True)
+    pictures = []
+    for i, title in enumerate(("日本の夏", "韓国の冬")):
+        out = make_thumbnail(still, title, tmp_path / f"thumb{i}.jpg", "PORTRAIT")
+        pictures.append(np.asarray(Image.open(out).convert("L"), dtype=np.int16))
+    assert np.abs(pictures[0] - pictures[1]).mean() > 0.5
