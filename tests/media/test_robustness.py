@@ -31,7 +31,11 @@ def _workdirs() -> set[str]:
 
 
 @pytest.fixture
-def no_leaks():
+def no_leaks(tmp_path, monkeypatch):
+    # A temp folder of this test's own: renders of other test workers can't be mistaken for leaks.
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     before = _workdirs()
     yield
     assert _workdirs() - before == set(), "temporary render files left behind"
