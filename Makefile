@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 check: test
 
 bench: $(STAMP)
-	$(BIN)/python bench/render
+	bench/render --seconds 60
 
 clean-data:
 	rm -rf data

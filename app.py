@@ -91,10 +91,12 @@ def create_app(
 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    from resolvers.root import build_schema
     from resolvers.view import GraphQLView
 
     graphql = GraphQLView(
         resources,
+        build_schema(settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases),
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.cors_origins or (),
     )

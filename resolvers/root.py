@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
@@ -50,7 +50,7 @@ class Subscription(video_resolvers.VideoSubscription):
     pass
 
 
-def build_schema(max_depth: int = 12, max_tokens: int = 2000) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, max_tokens: int = 2000, max_aliases: int = 50) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -61,6 +61,7 @@ def build_schema(max_depth: int = 12, max_tokens: int = 2000) -> strawberry.Sche
             UnitOfWork,
             lambda: QueryDepthLimiter(max_depth=max_depth),
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         ],
         schema_directives=[RequiresPermissionDirective],
     )

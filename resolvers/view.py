@@ -20,8 +20,9 @@ def client_address(conn: Request | WebSocket) -> str | None:
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, resources_getter: Any, **kw: Any) -> None:
-        from resolvers.root import schema
+    def __init__(self, resources_getter: Any, schema: Any = None, **kw: Any) -> None:
+        if schema is None:
+            from resolvers.root import schema
 
         super().__init__(schema, **kw)
         self._resources = resources_getter

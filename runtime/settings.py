@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     graphiql: bool = True
     max_query_depth: int = 12
     max_query_tokens: int = 2000
+    max_query_aliases: int = 50
     persisted_queries_only: bool = False
     """When true, non-persisted documents are refused (PERSISTED_QUERY_NOT_ALLOWED) for API-key callers."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -13,6 +14,12 @@ from domain.errors import DomainError
 log = logging.getLogger("autovideo.graphql")
 
 INTERNAL_MESSAGE = "Internal server error."
+
+# What the limiters (strawberry's depth and alias limiters, graphql-core's token limit) say;
+# tests/foundation/test_limits.py pins them, so a library changing its words fails loudly.
+_TOO_COMPLEX = re.compile(
+    r"exceeds maximum operation depth|aliases found\. Allowed|Document contains more than \d+ tokens"
+)
 
 
 def classify(error: GraphQLError) -> GraphQLError:
@@ -33,7 +40,9 @@ def classify(error: GraphQLError) -> GraphQLError:
         if "code" in ext:
             return error
         message = error.message
-        if message.startswith("Syntax Error"):
+        if _TOO_COMPLEX.search(message):
+            ext["code"] = "QUERY_TOO_COMPLEX"
+        elif message.startswith("Syntax Error"):
             ext["code"] = "GRAPHQL_PARSE_FAILED"
         elif error.path is None:
             # Validation and variable coercion errors name the client's own document: safe to show.
