@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import NotFound
+from domain import pipeline
+from domain.errors import BadInput, Conflict, NotFound, Throttled
 from domain.identity import Principal
 from domain.permissions import Permission
-from persistence.enums import VideoStatus
+from persistence.enums import AspectRatio, PipelineStage, VideoStatus
 from persistence.video import Video, VideoRepository
 
 MEDIA_URL_SECONDS = 6 * 3600
@@ -61,11 +62,6 @@ async def media_url(storage, key: str) -> str:  # type: ignore[no-untyped-def]
 
 # ------------------------------------------------------------------ changes
 
-from dataclasses import field as _field  # noqa: E402
-
-from domain import pipeline  # noqa: E402
-from domain.errors import BadInput, Conflict  # noqa: E402
-from persistence.enums import AspectRatio, PipelineStage  # noqa: E402
 
 MAX_TITLE, MAX_PROMPT, MAX_SCRIPT, MAX_TAGS, MAX_PLATFORMS = 200, 4000, 20000, 30, 10
 MAX_CARD = 100
@@ -82,8 +78,8 @@ class NewVideo:
     target_duration_seconds: int = 60
     voice: str | None = None
     language: str = "en"
-    platforms: list[str] = _field(default_factory=list)
-    tags: list[str] = _field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     captions: bool = True
     intro_text: str | None = None
     outro_text: str | None = None
@@ -149,11 +145,23 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
 
 
 async def create_video(
-    session: AsyncSession, principal: Principal, data: NewVideo, known_voices: set[str] | None = None
+    session: AsyncSession,
+    principal: Principal,
+    data: NewVideo,
+    known_voices: set[str] | None = None,
+    max_in_flight: int | None = None,
 ) -> tuple[Video, PipelineStage]:
     """Store the video as PENDING; the caller enqueues its first stage after commit."""
     user_id = principal.require(Permission.VIDEO_CREATE)
     data = validate_new_video(data, known_voices)
+    if max_in_flight is not None:
+        # Counted under a lock on the user's row, so parallel requests cannot slip past together.
+        busy = await VideoRepository(session).count_in_flight(user_id, lock_owner=True)
+        if busy >= max_in_flight:
+            raise Throttled(
+                f"You have {busy} videos in progress; wait for one to finish (or cancel one).",
+                retry_after=30,
+            )
     video = Video(
         user_id=user_id,
         title=data.title,

@@ -186,6 +186,16 @@ class VideoRepository:
             counts[uid] = int(n)
         return counts
 
+    async def count_in_flight(self, user_id: uuid.UUID, *, lock_owner: bool = False) -> int:
+        if lock_owner:
+            from persistence.user import User
+
+            await self.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        stmt = select(func.count()).where(
+            Video.user_id == user_id, Video.status.in_([VideoStatus.PENDING, VideoStatus.PROCESSING])
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
     async def delete(self, video: Video) -> None:
         await self.session.delete(video)
 

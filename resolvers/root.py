@@ -14,8 +14,11 @@ from resolvers import social as social_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.errors import ErrorCodes
+from schema.metrics import OperationMetrics
 from schema.permissions import RequiresPermissionDirective
 from schema.persisted_queries import PersistedQueries
+from schema.rate_limit import OperationRateLimit
+from schema.tracing import GraphQLTracing
 from schema.unit_of_work import UnitOfWork
 
 
@@ -56,7 +59,10 @@ def build_schema(max_depth: int = 12, max_tokens: int = 2000, max_aliases: int =
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            PersistedQueries,  # first: it may refuse the request before anything else starts
+            OperationMetrics,  # outermost, only observes: it sees refusals and final error codes
+            PersistedQueries,  # first to act: it may refuse the request before anything else starts
+            OperationRateLimit,  # then: a throttled caller opens nothing either
+            GraphQLTracing,
             ErrorCodes,
             UnitOfWork,
             lambda: QueryDepthLimiter(max_depth=max_depth),

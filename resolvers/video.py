@@ -88,7 +88,10 @@ class VideoMutation:
             intro_text=input.intro_text,
             outro_text=input.outro_text,
         )
-        video, stage = await video_domain.create_video(info.context.session, info.context.principal, data)
+        ctx = info.context
+        video, stage = await video_domain.create_video(
+            ctx.session, ctx.principal, data, max_in_flight=ctx.resources.settings.max_videos_in_flight
+        )
         _after_start(info, video, stage)
         return Video.from_model(video)
 

@@ -36,6 +36,18 @@ def _run(main_coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
         pass
 
 
+async def _finish(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run shutdown to the end. uvicorn re-raises the Ctrl-C it caught once it has stopped,
+    which cancels the main task in the middle of our cleanup; the cleanup keeps going."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue
+    task.result()
+
+
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -80,7 +92,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
             )
             await uvicorn.Server(config).serve()
         finally:
-            await runtime.stop()
+            await _finish(runtime.stop())
 
     _run(run)
 
@@ -88,13 +100,20 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
 @main.command()
 @click.option("--data-dir", default=None, type=click.Path(path_type=Path))
 @click.option("--burst", is_flag=True, help="Drain the queue and exit.")
-def worker(data_dir: Path | None, burst: bool) -> None:
+@click.option(
+    "--metrics-port", default=None, type=int, help="Serve Prometheus metrics on this port at AUTOVIDEO_HOST."
+)
+def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None:
     """Run an ARQ worker only (scale out: start as many as you like, on any machine)."""
     from jobs.worker import make_worker
     from runtime.bootstrap import start_runtime
 
     settings = _settings(data_dir=data_dir)
     _logging(settings.log_level)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host)  # a daemon thread; a worker has no HTTP app
 
     async def run() -> None:
         runtime = await start_runtime(settings, run_worker=False, migrate=None)
@@ -106,7 +125,7 @@ def worker(data_dir: Path | None, burst: bool) -> None:
             finally:
                 await w.close()
         finally:
-            await runtime.stop()
+            await _finish(runtime.stop())
 
     _run(run)
 

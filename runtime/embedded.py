@@ -30,6 +30,10 @@ class EmbeddedServices:
     _stopped: bool = field(default=False, repr=False)
 
     def start(self, *, postgres: bool, redis: bool) -> EmbeddedServices:
+        import atexit
+
+        # A safety net: whatever way the process ends (short of SIGKILL), the servers stop.
+        atexit.register(self.stop)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if postgres:
             self._start_postgres()

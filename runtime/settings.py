@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 50
+    operations_per_minute: int = 600
+    """GraphQL operations a signed-in user may run per minute (0: no limit)."""
+    anonymous_operations_per_minute: int = 120
+    """The same for each anonymous client address."""
+    max_videos_in_flight: int = 5
+    """Videos one user may have pending or processing at once."""
     persisted_queries_only: bool = False
     """When true, non-persisted documents are refused (PERSISTED_QUERY_NOT_ALLOWED) for API-key callers."""
 
@@ -109,6 +115,15 @@ class Settings(BaseSettings):
     render_preset: str = "veryfast"
     render_crf: int = 23
     render_threads: int | None = None
+
+    # Tracing (runtime/telemetry.py): off unless an exporter is configured.
+    otel_exporter_otlp_endpoint: str | None = None
+    """OTLP/HTTP collector, e.g. http://otel-collector:4318 (/v1/traces is added when missing)."""
+    otel_console: bool = False
+    """Print finished spans to stdout (debugging)."""
+    otel_service_name: str = "autovideo"
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of new traces kept; a request carrying a sampled traceparent is always kept."""
 
     # Mail: a folder outbox by default, SMTP when smtp_host is set.
     smtp_host: str | None = None

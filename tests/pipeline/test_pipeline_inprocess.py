@@ -170,3 +170,14 @@ async def test_cards_longer_than_100_characters_are_refused(live_resources):
         principal_for(owner),
     )
     assert codes(r) == ["BAD_USER_INPUT"] and r.errors[0].extensions["field"] == "introText"
+
+
+async def test_videos_in_flight_per_user_are_capped(live_resources):
+    live_resources.settings.max_videos_in_flight = 2
+    owner, other = await make_owner(live_resources), await make_owner(live_resources)
+    data = {"input": {"title": "Queued", "prompt": "p"}}
+    for _ in range(2):
+        assert (await execute(live_resources, CREATE, data, principal_for(owner))).errors is None
+    r = await execute(live_resources, CREATE, data, principal_for(owner))
+    assert codes(r) == ["THROTTLED"] and "2 videos in progress" in r.errors[0].message
+    assert (await execute(live_resources, CREATE, data, principal_for(other))).errors is None
