@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from domain.identity import Principal
 from runtime.resources import Resources
@@ -19,7 +20,35 @@ def client_address(conn: Request | WebSocket) -> str | None:
     return conn.client.host if conn.client else None
 
 
+class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with Apollo APQ: strawberry's handler only passes query, variables
+    and operationName on, so a `subscribe` carrying extensions.persistedQuery is resolved here
+    (and refused with its code) before the operation starts."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        from domain.errors import DomainError
+        from domain.persisted_queries import resolve
+
+        payload = message.get("payload") or {}
+        persisted = (payload.get("extensions") or {}).get("persistedQuery")
+        if persisted is not None and self.connection_acknowledged:
+            context = self.context
+            try:
+                document = await resolve(
+                    context.resources, context.principal, persisted, payload.get("query")
+                )
+            except DomainError as exc:
+                error: Any = {"message": exc.message, "extensions": {**exc.extensions, "code": exc.code}}
+                reply: Any = {"id": message["id"], "type": "error", "payload": [error]}
+                await self.send_message(reply)
+                return
+            message = {**message, "payload": {**payload, "query": document}}
+        await super().handle_subscribe(message)
+
+
 class GraphQLView(GraphQL):
+    graphql_transport_ws_handler_class = PersistedQueryWSHandler  # type: ignore[assignment]
+
     def __init__(self, resources_getter: Any, schema: Any = None, **kw: Any) -> None:
         if schema is None:
             from resolvers.root import schema
