@@ -872,6 +872,39 @@ async def voices_for(resources: Any, principal: Principal) -> list[Voice]:
     return out
 
 
+VOICES_CACHE_SECONDS = 600
+
+
+async def voice_ids(resources: Any, principal: Principal) -> set[str] | None:
+    """The voice ids this user's narrations can use, cached briefly in Redis; None when some
+    provider could not be asked (then a voice cannot be refused for being unknown)."""
+    import json
+
+    user_id = principal.require_user()
+    key = resources.key("voices", str(user_id))
+    cached = await resources.redis.get(key)
+    if cached is not None:
+        data = json.loads(cached)
+        return None if data is None else set(data)
+    service = AIService.for_resources(resources)
+    plan = service.plan_chain("speech", await service.access(user_id), Caller(user_id))
+    ids: set[str] | None = set()
+    try:
+        for provider in plan.chain.providers:
+            try:
+                ids |= {v.id for v in await asyncio.wait_for(provider.list_voices(), 10)}  # type: ignore[operator]
+            except Exception:
+                log.warning("could not list the voices of %s", provider.name, exc_info=True)
+                ids = None
+                break
+    finally:
+        await _close(plan.own)
+    await resources.redis.set(
+        key, json.dumps(sorted(ids) if ids is not None else None), ex=VOICES_CACHE_SECONDS
+    )
+    return ids
+
+
 def provider_health(resources: Any) -> list[HealthRow]:
     return chains_for(resources).health()
 

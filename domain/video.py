@@ -107,8 +107,10 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
         raise BadInput(
             "The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds"
         )
-    if known_voices is not None and data.voice and data.voice not in known_voices:
-        raise BadInput(f"Unknown voice {data.voice!r}; choose one from the voices list.", field="voice")
+    asked = (data.voice or "").strip()
+    voice = None if asked.lower() in ("", "default") else asked
+    if known_voices is not None and voice and voice not in known_voices:
+        raise BadInput(f"Unknown voice {voice!r}; choose one from the voices list.", field="voice")
     platforms = [p.strip().lower() for p in data.platforms if p.strip()]
     if len(platforms) > MAX_PLATFORMS:
         raise BadInput(f"At most {MAX_PLATFORMS} platforms.", field="platforms")
@@ -134,7 +136,7 @@ def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> 
         description=_clean(data.description),
         aspect_ratio=data.aspect_ratio,
         target_duration_seconds=data.target_duration_seconds,
-        voice=data.voice,
+        voice=voice,
         language=language,
         platforms=list(dict.fromkeys(platforms)),
         tags=tags,

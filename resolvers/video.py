@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from domain import ai as ai_domain
 from domain import video as video_domain
 from domain.permissions import Permission as P
 from persistence.enums import AspectRatio as AspectE
@@ -89,8 +90,15 @@ class VideoMutation:
             outro_text=input.outro_text,
         )
         ctx = info.context
+        known = (
+            await ai_domain.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
+        )
         video, stage = await video_domain.create_video(
-            ctx.session, ctx.principal, data, max_in_flight=ctx.resources.settings.max_videos_in_flight
+            ctx.session,
+            ctx.principal,
+            data,
+            known_voices=known,
+            max_in_flight=ctx.resources.settings.max_videos_in_flight,
         )
         _after_start(info, video, stage)
         return Video.from_model(video)

@@ -181,3 +181,15 @@ async def test_videos_in_flight_per_user_are_capped(live_resources):
     r = await execute(live_resources, CREATE, data, principal_for(owner))
     assert codes(r) == ["THROTTLED"] and "2 videos in progress" in r.errors[0].message
     assert (await execute(live_resources, CREATE, data, principal_for(other))).errors is None
+
+
+async def test_voice_must_be_one_the_user_can_use(live_resources):
+    owner = await make_owner(live_resources)
+    base = {"title": "Voices", "prompt": "p"}
+    r = await execute(
+        live_resources, CREATE, {"input": {**base, "voice": "no-such-voice"}}, principal_for(owner)
+    )
+    assert codes(r) == ["BAD_USER_INPUT"] and r.errors[0].extensions["field"] == "voice"
+    for voice in ("piper:en_US-joe-medium", "default"):
+        r = await execute(live_resources, CREATE, {"input": {**base, "voice": voice}}, principal_for(owner))
+        assert r.errors is None, (voice, r.errors)
