@@ -32,6 +32,10 @@ def create_app(
     started the runtime itself (the CLI, to report bad configuration in one line) passes it in
     and stays responsible for stopping it."""
     settings = settings or load_settings()
+    from runtime import telemetry
+
+    # Here and not only in start_runtime: the middleware below needs the tracer provider now.
+    telemetry.setup_telemetry(settings)
     state: dict[str, Any] = {}
 
     def resources() -> Any:
@@ -89,7 +93,8 @@ def create_app(
     async def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # In a thread: the queue-depth collector asks Redis synchronously.
+        return Response(await asyncio.to_thread(generate_latest), media_type=CONTENT_TYPE_LATEST)
 
     from resolvers.root import build_schema
     from resolvers.view import GraphQLView
@@ -98,6 +103,9 @@ def create_app(
         resources,
         build_schema(settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases),
         graphql_ide="graphiql" if settings.graphiql else None,
+        # Voice samples arrive as GraphQL multipart uploads. Auth is a bearer header, never a
+        # cookie, so a cross-site form cannot post one on a user's behalf.
+        multipart_uploads_enabled=True,
         allowed_origins=settings.cors_origins or (),
     )
     routes = [
@@ -108,7 +116,9 @@ def create_app(
         Route("/metrics", metrics),
         Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
     ]
-    middleware = []
+    # Outermost first: the request span covers everything, the metrics see CORS answers too.
+    middleware = [m for m in [telemetry.tracing_middleware(routes)] if m is not None]
+    middleware.append(Middleware(telemetry.HttpMetrics, routes=routes))
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -15,17 +15,20 @@ import uuid
 from typing import Any
 
 from arq import Retry
+from opentelemetry import context as otel_context
 
 from domain import pipeline
 from domain.ai import AIService
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
+from jobs.stage_telemetry import observe_stage
 from persistence.db import transaction
 from persistence.enums import PipelineStage
 from persistence.locks import advisory_lock
 from persistence.video import VideoRepository
 from providers.ai.base import AllProvidersFailedError, ProviderError
+from runtime.telemetry import extract_context, inject_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ async def enqueue_stage(
     defer: float | None = None,
     suffix: str = "",
 ) -> bool:
+    # The current trace (the request that queued the video) travels with the job: see run_stage.
+    traceparent = inject_traceparent().get("traceparent")
     job = await resources.arq.enqueue_job(
         "run_stage",
         str(video_id),
@@ -53,6 +58,7 @@ async def enqueue_stage(
         _job_id=job_id(video_id, run, stage, suffix),
         _queue_name=resources.queue_name,
         _defer_by=defer,
+        **({"traceparent": traceparent} if traceparent else {}),
     )
     return job is not None
 
@@ -125,13 +131,20 @@ async def _watch_cancel(
         await asyncio.sleep(0.3)
 
 
-async def run_stage(ctx: dict[str, Any], video_id: str, run: int, stage: str) -> str:
+async def run_stage(
+    ctx: dict[str, Any], video_id: str, run: int, stage: str, traceparent: str | None = None
+) -> str:
     resources = ctx["resources"]
     vid, st = uuid.UUID(video_id), PipelineStage(stage)
-    async with stage_lock(resources, vid, st) as got:
-        if not got:
-            return "busy"  # another worker holds this stage; it will hand on
-        return await _run_locked(ctx, resources, vid, run, st)
+    # Continue the queuing request's trace; the next stage is enqueued inside it too.
+    token = otel_context.attach(extract_context({"traceparent": traceparent} if traceparent else None))
+    try:
+        async with stage_lock(resources, vid, st) as got:
+            if not got:
+                return "busy"  # another worker holds this stage; it will hand on
+            return await _run_locked(ctx, resources, vid, run, st)
+    finally:
+        otel_context.detach(token)
 
 
 async def _run_locked(
@@ -160,7 +173,13 @@ async def _run_locked(
         event = pipeline.Event.of(video, f"{st.value} started" if not claim.already_done else None)
     await publish_event(resources, event)
     if not claim.already_done:
-        result = await _execute(ctx, resources, spec, outputs, st)
+        result = await observe_stage(
+            _execute(ctx, resources, spec, outputs, st),
+            video_id=vid,
+            run=run,
+            stage=st.value,
+            attempt=int(ctx.get("job_try", 1)),
+        )
         if result != "done":
             return result
     return await _hand_on(resources, vid, run, st)

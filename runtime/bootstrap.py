@@ -42,6 +42,9 @@ def make_storage(settings: Settings) -> Any:
 
 
 async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool | None = None) -> Runtime:
+    from runtime import telemetry
+
+    telemetry.setup_telemetry(settings)  # once per process; API and worker both come through here
     embedded = await asyncio.to_thread(start_embedded, settings)
     try:
         resources = await build_resources(settings, embedded)
@@ -50,6 +53,7 @@ async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool |
             embedded.stop()
         raise
     try:
+        telemetry.observe_resources(resources)
         if migrate if migrate is not None else settings.database_url is None:
             from runtime import migrate as migrations
 
