@@ -995,3 +995,67 @@ async def delete_provider_key(session: AsyncSession, principal: Principal, provi
 
 async def provider_keys(session: AsyncSession, principal: Principal) -> list[ProviderCredential]:
     return await AIRepository(session).credentials(principal.require_user())
+
+
+# ------------------------------------------------------------------ voice cloning
+
+MAX_SAMPLE_BYTES = 10 * 1024 * 1024
+SAMPLE_TYPES = {
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/wave",
+    "audio/mp4",
+    "audio/x-m4a",
+    "audio/ogg",
+    "audio/webm",
+    "audio/flac",
+}
+
+
+async def clone_voice(
+    resources: Any, principal: Principal, name: str, sample: bytes, filename: str, content_type: str
+) -> Voice:
+    """A new ElevenLabs voice from one audio sample, with the user's own ElevenLabs key or, for
+    users entitled to the server's providers, the server's key."""
+    from domain.permissions import Permission
+
+    user_id = principal.require(Permission.AI_GENERATE_AUDIO)
+    label = (name or "").strip()
+    if not 1 <= len(label) <= 100:
+        raise BadInput("Name the voice (1 to 100 characters).", field="name")
+    if not sample:
+        raise BadInput("The sample is empty.", field="sample")
+    if len(sample) > MAX_SAMPLE_BYTES:
+        raise BadInput("The sample is larger than 10 MB.", field="sample")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype not in SAMPLE_TYPES:
+        raise BadInput("Send the sample as an audio file (MP3, WAV, M4A, OGG, WebM or FLAC).", field="sample")
+    service = AIService.for_resources(resources)
+    access = await service.access(user_id)
+    if "elevenlabs" in access.keys:
+        key, base_url = access.keys["elevenlabs"]
+    elif access.external and resources.settings.elevenlabs_api_key:
+        key, base_url = (
+            resources.settings.elevenlabs_api_key.get_secret_value(),
+            resources.settings.elevenlabs_base_url,
+        )
+    else:
+        raise BadInput(
+            "Voice cloning uses ElevenLabs: add your ElevenLabs key (setProviderKey) or upgrade to Premium.",
+            field="sample",
+        )
+    provider = make_external("speech", "elevenlabs", resources.settings, key, base_url)
+    if provider is None:
+        raise BadInput("ElevenLabs is not available for this account.", field="sample")
+    try:
+        voice: Voice = await provider.clone_voice(
+            label, sample, filename=filename or "sample", content_type=ctype
+        )
+    except ProviderError as exc:
+        raise BadInput(f"ElevenLabs could not clone the voice: {exc.message}", field="sample") from None
+    finally:
+        await _close([provider])
+    await resources.redis.delete(resources.key("voices", str(user_id)))  # the new voice lists at once
+    return voice

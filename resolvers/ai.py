@@ -4,6 +4,7 @@ health (admins) and users' own provider keys."""
 from __future__ import annotations
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from domain import ai as ai_domain
 from domain.permissions import Permission as P
@@ -38,20 +39,32 @@ def _key(row: object) -> ProviderKey:
 class AIQuery:
     @strawberry.field(extensions=requires(P.AI_GENERATE_TEXT))
     async def ai_generations(
-        self, info: Info, first: int | None = 20, after: str | None = None,
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
         type: GenerationType | None = None,  # type: ignore[valid-type]
     ) -> AIGenerationConnection:
         rows, more, total = await ai_domain.list_generations(
-            info.context.session, info.context.principal, limit=page_size(first), after=decode_cursor(after),
+            info.context.session,
+            info.context.principal,
+            limit=page_size(first),
+            after=decode_cursor(after),
             type_=to_domain(TypeE, type),
         )
-        edges = [AIGenerationEdge(cursor=encode_cursor(r.created_at, r.id), node=AIGeneration.from_model(r))
-                 for r in rows]
+        edges = [
+            AIGenerationEdge(cursor=encode_cursor(r.created_at, r.id), node=AIGeneration.from_model(r))
+            for r in rows
+        ]
         return AIGenerationConnection(
-            edges=edges, total_count=total,
-            page_info=PageInfo(has_next_page=more, has_previous_page=after is not None,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
+            edges=edges,
+            total_count=total,
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
         )
 
     @strawberry.field(extensions=requires(P.AI_GENERATE_TEXT))
@@ -59,19 +72,39 @@ class AIQuery:
         views = await ai_domain.my_quotas(info.context.session, info.context.principal)
         return [Quota.from_view(v) for v in views]
 
-    @strawberry.field(extensions=requires(P.VIDEO_CREATE),
-                      description="Voices the signed-in user's narrations can use; the offline one always.")
+    @strawberry.field(
+        extensions=requires(P.VIDEO_CREATE),
+        description="Voices the signed-in user's narrations can use; the offline one always.",
+    )
     async def voices(self, info: Info) -> list[Voice]:
         found = await ai_domain.voices_for(info.context.resources, info.context.principal)
-        return [Voice(id=v.id, name=v.name, language=v.language, provider=v.provider, gender=v.gender,
-                      preview_url=v.preview_url) for v in found]
+        return [
+            Voice(
+                id=v.id,
+                name=v.name,
+                language=v.language,
+                provider=v.provider,
+                gender=v.gender,
+                preview_url=v.preview_url,
+            )
+            for v in found
+        ]
 
     @strawberry.field(extensions=requires(P.ADMIN_SYSTEM_CONFIG))
     def ai_provider_health(self, info: Info) -> list[ProviderHealth]:
-        return [ProviderHealth(kind=h.kind, provider=h.provider, model=h.model, state=h.state,
-                               consecutive_failures=h.consecutive_failures, opened_at=h.opened_at,
-                               last_error=h.last_error, retry_in_seconds=h.retry_in_seconds)
-                for h in ai_domain.provider_health(info.context.resources)]
+        return [
+            ProviderHealth(
+                kind=h.kind,
+                provider=h.provider,
+                model=h.model,
+                state=h.state,
+                consecutive_failures=h.consecutive_failures,
+                opened_at=h.opened_at,
+                last_error=h.last_error,
+                retry_in_seconds=h.retry_in_seconds,
+            )
+            for h in ai_domain.provider_health(info.context.resources)
+        ]
 
     @strawberry.field(extensions=requires(P.AI_GENERATE_TEXT))
     async def provider_keys(self, info: Info) -> list[ProviderKey]:
@@ -83,8 +116,12 @@ class AIMutation:
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_TEXT))
     async def generate_script(self, info: Info, input: GenerateScriptInput) -> Script:
         result = await ai_domain.studio_script(
-            info.context.resources, info.context.principal, topic=input.topic,
-            target_seconds=input.target_duration_seconds, language=input.language, own_script=input.script,
+            info.context.resources,
+            info.context.principal,
+            topic=input.topic,
+            target_seconds=input.target_duration_seconds,
+            language=input.language,
+            own_script=input.script,
             offline=bool(input.offline),
         )
         return Script.from_domain(result.script)
@@ -101,27 +138,56 @@ class AIMutation:
         else:
             width, height = FRAME[to_domain(AspectE, input.aspect_ratio) or AspectE.SQUARE]
         image = await ai_domain.studio_image(
-            info.context.resources, info.context.principal, prompt=input.prompt, width=width, height=height,
-            offline=bool(input.offline))
+            info.context.resources,
+            info.context.principal,
+            prompt=input.prompt,
+            width=width,
+            height=height,
+            offline=bool(input.offline),
+        )
         return GeneratedImage(url=image.url, width=image.width, height=image.height)
 
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_AUDIO))
     async def synthesize_speech(self, info: Info, input: SynthesizeSpeechInput) -> GeneratedSpeech:
         speech = await ai_domain.studio_speech(
-            info.context.resources, info.context.principal, text=input.text, voice=input.voice,
-            offline=bool(input.offline))
-        return GeneratedSpeech(url=speech.url, duration=speech.duration,
-                               sentences=[SpeechSentence(start=s.start, end=s.end, text=s.text)
-                                          for s in speech.sentences])
+            info.context.resources,
+            info.context.principal,
+            text=input.text,
+            voice=input.voice,
+            offline=bool(input.offline),
+        )
+        return GeneratedSpeech(
+            url=speech.url,
+            duration=speech.duration,
+            sentences=[SpeechSentence(start=s.start, end=s.end, text=s.text) for s in speech.sentences],
+        )
 
-    @strawberry.mutation(extensions=requires(P.AI_GENERATE_TEXT),
-                         description="Store your own key for an AI provider (encrypted; never returned).")
-    async def set_provider_key(self, info: Info, provider: str, api_key: str,
-                               base_url: str | None = None) -> ProviderKey:
+    @strawberry.mutation(
+        extensions=requires(P.AI_GENERATE_TEXT),
+        description="Store your own key for an AI provider (encrypted; never returned).",
+    )
+    async def set_provider_key(
+        self, info: Info, provider: str, api_key: str, base_url: str | None = None
+    ) -> ProviderKey:
         row = await ai_domain.set_provider_key(
-            info.context.session, info.context.resources, info.context.principal, provider, api_key, base_url)
+            info.context.session, info.context.resources, info.context.principal, provider, api_key, base_url
+        )
         return _key(row)
 
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_TEXT))
     async def delete_provider_key(self, info: Info, provider: str) -> bool:
         return await ai_domain.delete_provider_key(info.context.session, info.context.principal, provider)
+
+    @strawberry.mutation(
+        extensions=requires(P.AI_GENERATE_AUDIO),
+        description="A new ElevenLabs voice cloned from an audio sample (multipart upload, ≤ 10 MB).",
+    )
+    async def clone_voice(self, info: Info, name: str, sample: Upload) -> Voice:
+        data = await sample.read()  # type: ignore[attr-defined]
+        voice = await ai_domain.clone_voice(
+            info.context.resources, info.context.principal, name, data,
+            filename=getattr(sample, "filename", None) or "sample",
+            content_type=getattr(sample, "content_type", None) or "",
+        )  # fmt: skip
+        return Voice(id=voice.id, name=voice.name, language=voice.language, provider=voice.provider,
+                     gender=voice.gender, preview_url=voice.preview_url)  # fmt: skip
