@@ -335,6 +335,17 @@ class AIService:
 
     # ------------------------------------------------------------ the three kinds
 
+    async def speech_pace(self, caller: Caller) -> int:
+        """Words per minute of the voice this caller's narration will most likely use (the first
+        provider of their speech chain), so scripts are written to the requested length."""
+        from providers.ai.base import speaking_pace
+
+        plan = self.plan_chain("speech", await self.access(caller.user_id), caller)
+        try:
+            return speaking_pace(plan.chain.providers[0]) if plan.chain.providers else speaking_pace(None)
+        finally:
+            await _close(plan.own)
+
     async def write_script(
         self,
         caller: Caller,

@@ -27,8 +27,14 @@ TEST = (1, 1024, 1)
 @cache
 def _hasher(profile: str) -> PasswordHasher:
     time_cost, memory_cost, parallelism = TEST if profile == "test" else STRONG
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, hash_len=32,
-                          salt_len=16, type=Type.ID)
+    return PasswordHasher(
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
 
 
 def hasher(settings: Settings | None = None) -> PasswordHasher:

@@ -79,6 +79,8 @@ class StageWork:
 async def run_script(w: StageWork) -> dict[str, Any]:
     spec = w.spec
     await w.progress(10, "Writing the script")
+    # Written at the pace of the voice that will read it, so the video comes out at the asked length.
+    pace = await w.ai.speech_pace(w.caller) if spec.script is None else 155
     result = await w.ai.write_script(
         w.caller,
         ScriptRequest(
@@ -87,6 +89,7 @@ async def run_script(w: StageWork) -> dict[str, Any]:
             language=spec.language,
             own_script=spec.script,
             title=spec.title,
+            words_per_minute=pace,
         ),
     )
     script = result.script
@@ -187,6 +190,10 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         if b - a >= 0.05
     ]
     cues = media.cues_from_sentences((s["start"], s["end"], s["text"]) for s in narration["sentences"])
+    # The thumbnail gets the title drawn on it: start from a picture without a heading of its own.
+    plain = next(
+        (images[i] for i, sc in enumerate(script.scenes) if not sc.heading and i < len(images)), None
+    )
     out_dir = w.work_dir / "render"
     request = media.RenderRequest(
         scenes=scenes,
@@ -194,6 +201,7 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         cues=cues,
         title=w.spec.title,
         output_dir=out_dir,
+        thumbnail_image=plain,
         options=media.RenderOptions(
             aspect=w.spec.aspect.name,  # type: ignore[arg-type]
             preset=w.render_preset,

@@ -108,7 +108,7 @@ def _render_chunked(job: Job, chunks: list[ChunkSpec], out: Path) -> None:
 
 def _thumbnail(job: Job, out: Path) -> None:
     opts = job.request.options
-    image = job.first_image()
+    image = job.request.thumbnail_image or job.first_image()
     if image is None:
         # Only video scenes: grab a frame one second into the first clip.
         first = job.timeline.visuals[0]

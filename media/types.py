@@ -86,6 +86,9 @@ class RenderRequest:
     output_dir: Path
     options: RenderOptions = field(default_factory=RenderOptions)
     basename: str = "video"
+    thumbnail_image: Path | None = None
+    """The still the thumbnail is drawn on (with the title); default: the first image scene.
+    Pass one without text of its own, or the title is drawn over other text."""
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,16 @@ class SpeechResult:
     usage: Usage = field(default_factory=lambda: Usage(model=""))
 
 
+DEFAULT_WORDS_PER_MINUTE = 155
+"""Typical pace of neural TTS voices, pauses included; a provider may say its own."""
+
+
+def speaking_pace(provider: object) -> int:
+    """Words per minute a speech provider speaks (its `words_per_minute`, else the default)."""
+    pace = getattr(provider, "words_per_minute", None)
+    return int(pace) if isinstance(pace, (int, float)) and pace > 0 else DEFAULT_WORDS_PER_MINUTE
+
+
 @runtime_checkable
 class SpeechProvider(Protocol):
     name: str

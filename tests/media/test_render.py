@@ -222,3 +222,22 @@ def test_cjk_titles_on_thumbnails_are_real_glyphs(tmp_path):
         out = make_thumbnail(still, title, tmp_path / f"thumb{i}.jpg", "PORTRAIT")
         pictures.append(np.asarray(Image.open(out).convert("L"), dtype=np.int16))
     assert np.abs(pictures[0] - pictures[1]).mean() > 0.5
+
+
+def test_thumbnail_starts_from_the_chosen_still(tmp_path):
+    """Scenes may carry their own heading; the thumbnail can start from a plain one instead."""
+    from dataclasses import replace
+
+    from PIL import Image as PILImage
+
+    blue = tmp_path / "blue.png"
+    PILImage.new("RGB", (1080, 1920), (20, 40, 200)).save(blue)
+    red = tmp_path / "red.png"
+    PILImage.new("RGB", (1080, 1920), (200, 30, 30)).save(red)
+    wav = make_wav(tmp_path / "n.wav", 2.0)
+    req = replace(request(tmp_path, [blue], wav, [], total=2.0), thumbnail_image=red)
+    result = render_video(req)
+    corner = (
+        np.asarray(PILImage.open(result.thumbnail_path).convert("RGB"))[:100, :100].reshape(-1, 3).mean(0)
+    )
+    assert corner[0] > 150 and corner[2] < 80  # red, not the first scene's blue

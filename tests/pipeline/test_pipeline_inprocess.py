@@ -193,3 +193,29 @@ async def test_voice_must_be_one_the_user_can_use(live_resources):
     for voice in ("piper:en_US-joe-medium", "default"):
         r = await execute(live_resources, CREATE, {"input": {**base, "voice": voice}}, principal_for(owner))
         assert r.errors is None, (voice, r.errors)
+
+
+@pytest.mark.slow
+async def test_a_topic_video_comes_out_at_the_asked_length(live_resources):
+    """The script is paced for the voice that reads it: narration within 15 % of the target."""
+    owner = await make_owner(live_resources)
+    r = await execute(
+        live_resources,
+        CREATE,
+        {
+            "input": {
+                "title": "Octopus minds",
+                "prompt": "why octopuses are so intelligent",
+                "targetDurationSeconds": 40,
+                "aspectRatio": "SQUARE",
+            }
+        },
+        principal_for(owner),
+    )
+    assert r.errors is None, r.errors
+    _, vid = from_global_id(r.data["createVideo"]["id"])
+    await drain(live_resources)
+    async with live_resources.sessionmaker() as s:
+        video = await VideoRepository(s).get(vid)
+    assert video.status is VideoStatus.COMPLETED, video.processing_error
+    assert video.duration == pytest.approx(40, rel=0.15)
