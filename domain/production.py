@@ -163,7 +163,25 @@ async def run_visuals(w: StageWork) -> dict[str, Any]:
         await w.progress(int((i + 1) * 100 / total), f"Scene {i + 1} of {total}")
         if w.cancel.is_set():
             raise asyncio.CancelledError
-    return {"scene_keys": keys, "aspect": w.spec.aspect.value}
+    cover = await _cover(w, script, width, height)
+    return {"scene_keys": keys, "aspect": w.spec.aspect.value, "cover_key": cover}
+
+
+async def _cover(w: StageWork, script: Script, width: int, height: int) -> str | None:
+    """A picture for the thumbnail, which gets the title drawn on it: a scene picture without a
+    heading when there is one, else one made without text (offline scripts head every scene)."""
+    if any(not scene.heading for scene in script.scenes):
+        return None  # the assembly picks that scene's picture
+    key = f"{w.prefix}/scenes/cover-{w.spec.aspect.value}.png"
+    if not await w.storage.exists(key):
+        first = script.scenes[0]
+        image = await w.ai.generate_image(
+            w.caller,
+            ImageRequest(prompt=first.visual, width=width, height=height, scene_index=first.index,
+                         keywords=first.keywords, seed=str(w.spec.id)),
+        )  # fmt: skip
+        await w.storage.put_bytes(key, image.data, image.mime_type)
+    return key
 
 
 async def run_assembly(w: StageWork) -> dict[str, Any]:
@@ -194,6 +212,8 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     plain = next(
         (images[i] for i, sc in enumerate(script.scenes) if not sc.heading and i < len(images)), None
     )
+    if visuals.get("cover_key"):
+        plain = await w.storage.get_to_path(visuals["cover_key"], w.work_dir / "cover.png")
     out_dir = w.work_dir / "render"
     request = media.RenderRequest(
         scenes=scenes,

@@ -1,3 +1,4 @@
+import json
 import subprocess
 
 import imageio_ffmpeg
@@ -219,3 +220,13 @@ async def test_a_topic_video_comes_out_at_the_asked_length(live_resources):
         video = await VideoRepository(s).get(vid)
     assert video.status is VideoStatus.COMPLETED, video.processing_error
     assert video.duration == pytest.approx(40, rel=0.15)
+    # The thumbnail starts from a picture without a heading: a scene's, or a cover made for it.
+    async with live_resources.sessionmaker() as s:
+        runs = {row.stage.value: row for row in (await VideoRepository(s).stage_runs([vid]))[vid]}
+    storage = live_resources.extras["storage"]
+    script = json.loads(await storage.get_bytes(runs["script"].metadata_["script_key"]))
+    cover = runs["visuals"].metadata_["cover_key"]
+    if all(scene["heading"] for scene in script["scenes"]):
+        assert cover and await storage.exists(cover)
+    else:
+        assert cover is None
