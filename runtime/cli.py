@@ -110,18 +110,22 @@ def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None
 
     settings = _settings(data_dir=data_dir)
     _logging(settings.log_level)
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr=settings.host)  # a daemon thread; a worker has no HTTP app
 
     async def run() -> None:
         runtime = await start_runtime(settings, run_worker=False, migrate=None)
         try:
             # ARQ's own handlers: SIGTERM/SIGINT stop it cleanly (orchestrators send SIGTERM).
             w = make_worker(runtime.resources, handle_signals=True, burst=burst)
+            if metrics_port:
+                from prometheus_client import start_http_server
+
+                # After the runtime and the jobs are loaded, so the first scrape has every metric;
+                # a daemon thread, since a worker has no HTTP app.
+                start_http_server(metrics_port, addr=settings.host)
             try:
                 await w.async_run()
+            except asyncio.CancelledError:
+                pass  # ARQ's signal handler cancels its main task: that is how it stops
             finally:
                 await w.close()
         finally:

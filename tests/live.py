@@ -45,7 +45,8 @@ class LiveProcess:
         self.stop(signal.SIGKILL)
 
     def output(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text(errors="replace")
 
 
