@@ -104,6 +104,15 @@ _REQUEST_PREFIX = re.compile(
 _LOWER_FIRST = frozenset({"the", "a", "an", "how", "why", "what", "when", "where", "who", "my", "our"})
 
 
+_CLAUSE_START = frozenset({"why", "how", "what", "when", "where", "who", "whether", "which"})
+
+
+def is_clause_topic(subject: str) -> bool:
+    """'why cats purr', 'how volcanoes form': an embedded question, not a noun phrase."""
+    words = subject.split()
+    return len(words) >= 2 and words[0].lower() in _CLAUSE_START
+
+
 def clean_topic(topic: str) -> str:
     """The subject to talk about, from a topic or a short instruction."""
     text = " ".join(topic.split()).strip(" \"'\u201c\u201d\u2018\u2019")
@@ -254,8 +263,12 @@ class OfflineScriptWriter(TextProvider):
         rng = _rng_for(subject.lower(), request.tone or "", request.language)
         target = max(4.0, request.target_seconds * wpm / 60.0)
 
+        # Templates read "{t}" as a noun phrase; a question-shaped topic ("why cats purr") is not
+        # one, so it is spoken as "the question of why cats purr".
+        phrase = f"the question of {subject}" if is_clause_topic(subject) else subject
+
         def fill(t: str) -> str:
-            return t.format(t=subject, T=_cap(subject))
+            return t.format(t=phrase, T=_cap(phrase))
 
         short = target < 45
         hook = fill(rng.choice(templates.SHORT_HOOKS if short else templates.HOOKS))

@@ -180,3 +180,17 @@ def test_bad_requests_are_permanent_errors() -> None:
         writer.write_script_sync(ScriptRequest(topic="cats", target_seconds=30, words_per_minute=0))
     with pytest.raises(PermanentProviderError):
         writer.write_script_sync(ScriptRequest(topic="", target_seconds=30, own_script=" \n ... "))
+
+
+async def test_question_shaped_topics_read_as_sentences() -> None:
+    from providers.ai.base import ScriptRequest
+    from providers.ai.offline import OfflineScriptWriter
+
+    for topic in ("why octopuses are so intelligent", "how volcanoes form", "what makes coffee bitter"):
+        script = (
+            await OfflineScriptWriter().write_script(ScriptRequest(topic=topic, target_seconds=90))
+        ).script
+        text = script.narration.lower()
+        for broken in (f"does {topic}", f"about {topic}", f"makes {topic}", f"{topic} is more"):
+            assert broken not in text, (topic, broken)
+        assert topic in text  # still about the asked question
