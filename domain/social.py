@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,8 @@ from domain.video import KNOWN_PLATFORMS, get_video
 from persistence.enums import PublicationStatus, VideoStatus
 from persistence.social import PlatformConnection, Publication, SocialRepository
 from persistence.video import VideoRepository
+from providers.social import build_adapters
+from providers.social.base import PlatformAdapter
 from runtime.settings import Settings
 
 MAX_TOKEN = 8192
@@ -169,3 +172,11 @@ async def get_connection(
     if row is None or row.user_id != user_id:
         raise NotFound("No such platform connection.")
     return row
+
+
+def adapters(resources: Any) -> dict[str, PlatformAdapter]:
+    """The process's platform adapters, built once (tests put fakes in extras["social_adapters"])."""
+    found = resources.extras.get("social_adapters")
+    if found is None:
+        found = resources.extras["social_adapters"] = build_adapters(resources.settings.youtube_base_url)
+    return dict(found)

@@ -19,7 +19,7 @@ import httpx
 from arq import Retry
 
 from domain import crypto
-from domain.social import now
+from domain.social import adapters, now
 from jobs.video import backoff
 from persistence.analytics import AnalyticsRepository
 from persistence.db import transaction
@@ -28,7 +28,6 @@ from persistence.locks import advisory_lock
 from persistence.partitions import ensure_month_partitions
 from persistence.social import PlatformConnection, Publication, SocialRepository
 from persistence.video import VideoRepository
-from providers.social import adapters
 from providers.social.base import Credentials, PlatformStats, SocialError, UploadRequest
 from providers.storage.base import StorageError
 

@@ -8,8 +8,8 @@ import strawberry
 
 from domain import social as social_domain
 from domain.permissions import Permission as P
+from domain.social import adapters
 from jobs.social import enqueue_publication
-from providers.social import adapters
 from schema.context import Info
 from schema.node import from_global_id
 from schema.permissions import requires
