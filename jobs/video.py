@@ -227,6 +227,7 @@ async def _execute(
         if work.cancel.is_set():
             async with transaction(resources.sessionmaker) as session:
                 await pipeline.mark_stage_cancelled(session, spec.id, spec.run, st)
+            await _sweep_if_deleted(resources, spec.id)
             return "cancelled"
         raise
     except Exception as exc:
@@ -235,39 +236,56 @@ async def _execute(
         watcher.cancel()
         await asyncio.to_thread(clean_work_dir, work_dir)
 
+    event = None
     async with transaction(resources.sessionmaker) as session:
         video = await pipeline.complete_stage(session, spec.id, spec.run, st, stage_outputs)
-        if video is None:
-            return "stale"
-        if st is PipelineStage.SCRIPT:
-            seo = stage_outputs["seo"]
-            video.script_content = stage_outputs["narration"]
-            video.seo_title, video.seo_description, video.seo_keywords = (
-                seo["title"],
-                seo["description"],
-                seo["keywords"],
-            )
-        if st is PipelineStage.UPLOAD:
-            await pipeline.finish_video(
-                session,
-                video,
-                file_key=stage_outputs["video_key"],
-                file_size=stage_outputs["video_size"],
-                thumbnail_key=stage_outputs["thumbnail_key"],
-                subtitles_key=stage_outputs["vtt_key"],
-                duration=float(stage_outputs["duration"]),
-                resolution=stage_outputs["resolution"],
-                changes=video.processing_stages.get("changes"),
-            )
-        event = pipeline.Event.of(
-            video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready"
-        )
+        if video is not None:
+            event = await _record_outputs(session, video, st, stage_outputs)
+    if event is None:  # the video moved on (cancelled, another run) or is gone
+        await _sweep_if_deleted(resources, spec.id)
+        return "stale"
     await publish_event(resources, event)
     if st is PipelineStage.UPLOAD:
         # The published copy is the video's now; the run's render was only its staging copy.
         # (Script, narration and scenes stay: a retry or re-render reuses them.)
         await resources.extras["storage"].delete_prefix(f"{work.prefix}/render")
     return "done"
+
+
+async def _record_outputs(session: Any, video: Any, st: PipelineStage, stage_outputs: dict[str, Any]) -> Any:
+    """What a finished stage changes on the video itself; returns the event to publish."""
+    if st is PipelineStage.SCRIPT:
+        seo = stage_outputs["seo"]
+        video.script_content = stage_outputs["narration"]
+        video.seo_title, video.seo_description, video.seo_keywords = (
+            seo["title"],
+            seo["description"],
+            seo["keywords"],
+        )
+    if st is PipelineStage.UPLOAD:
+        await pipeline.finish_video(
+            session,
+            video,
+            file_key=stage_outputs["video_key"],
+            file_size=stage_outputs["video_size"],
+            thumbnail_key=stage_outputs["thumbnail_key"],
+            subtitles_key=stage_outputs["vtt_key"],
+            duration=float(stage_outputs["duration"]),
+            resolution=stage_outputs["resolution"],
+            changes=video.processing_stages.get("changes"),
+        )
+    return pipeline.Event.of(
+        video, f"{st.value} done" if st is not PipelineStage.UPLOAD else "Your video is ready"
+    )
+
+
+async def _sweep_if_deleted(resources: Any, video_id: uuid.UUID) -> None:
+    """A stage stopped because its video was deleted may have written files after deleteVideo
+    removed the folder: remove them again, so nothing is left behind."""
+    async with transaction(resources.sessionmaker) as session:
+        exists = await VideoRepository(session).get(video_id) is not None
+    if not exists:
+        await resources.extras["storage"].delete_prefix(f"videos/{video_id}")
 
 
 async def _fail(

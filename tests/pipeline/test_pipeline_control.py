@@ -236,3 +236,42 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
     await feed.aclose()  # type: ignore[union-attr]
     assert {e["videoId"] for e in got} == {gid}
     assert [e["status"] for e in got] == ["PENDING", "CANCELLED"]
+
+
+class LateImages:
+    """Answers only after a while, so its picture lands after the video was deleted."""
+
+    name = "late-images"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    async def generate_image(self, request: ImageRequest) -> ImageResult:
+        from providers.ai.offline import ProceduralImages
+
+        self.calls += 1
+        await asyncio.sleep(self.seconds)
+        return await ProceduralImages().generate_image(request)
+
+
+@pytest.mark.slow
+async def test_deleting_a_video_mid_stage_leaves_no_files(live_resources):
+    owner = await premium_owner(live_resources)
+    late = LateImages(seconds=0.1)
+    live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[late])
+    gid = await create(live_resources, owner)
+    _, vid = from_global_id(gid)
+    worker = asyncio.create_task(drain(live_resources))
+    for _ in range(300):
+        if late.calls:
+            break
+        await asyncio.sleep(0.05)
+    r = await execute(live_resources, "mutation($id: ID!) { deleteVideo(id: $id) }", {"id": gid},
+                      principal_for(owner, (Role.PREMIUM,)))  # fmt: skip
+    assert r.errors is None and r.data["deleteVideo"] is True
+    await asyncio.wait_for(worker, 30)
+    await asyncio.sleep(0.2)
+    folder = live_resources.extras["storage"].path_of(f"videos/{vid}")
+    leftovers = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    assert leftovers == []
