@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
+from redis.exceptions import RedisError
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import Throttled
 from domain.ratelimit import hit
 from schema.context import Context
+
+log = logging.getLogger(__name__)
 
 
 class OperationRateLimit(SchemaExtension):
@@ -29,4 +33,7 @@ class OperationRateLimit(SchemaExtension):
             except Throttled as exc:
                 # Raised before the unit of work starts: nothing is opened, nothing runs.
                 raise GraphQLError(exc.message, extensions={**exc.extensions, "code": exc.code}) from None
+            except RedisError:
+                # A ceiling, not a gate: while Redis is away the API keeps answering.
+                log.warning("rate limit skipped: Redis unavailable")
         yield

@@ -16,3 +16,18 @@ async def test_a_caller_past_the_limit_is_throttled_others_are_not(resources, se
     for _ in range(2):
         assert (await execute(resources, "{ __typename }")).errors is None
     assert codes(await execute(resources, "{ __typename }")) == ["THROTTLED"]
+
+
+async def test_the_limit_fails_open_while_redis_is_away(resources):
+    import redis.asyncio as aioredis
+
+    from tests.live import free_port
+
+    healthy = resources.redis
+    resources.redis = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    try:
+        r = await execute(resources, "{ __typename }")
+        assert r.errors is None and r.data == {"__typename": "Query"}
+    finally:
+        await resources.redis.aclose()
+        resources.redis = healthy
