@@ -28,7 +28,6 @@ def _by_key(fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: Any = No
 
 class Loaders:
     def __init__(self, session: AsyncSession, principal: Principal, resources: Resources) -> None:
-        from persistence.ai import AIRepository  # noqa: F401
         from persistence.analytics import AnalyticsRepository
         from persistence.user import UserRepository
         from persistence.video import VideoRepository

@@ -21,19 +21,25 @@ CREATE = "mutation($input: CreateVideoInput!) { createVideo(input: $input) { id 
 SCRIPT = "One small sentence here. Another one follows it. And a third to finish."
 
 
-class SlowImages:
-    """Takes its time, so a test can act while VISUALS runs."""
+class DelayedImages:
+    """Takes its time, so a test can act while VISUALS runs; then answers with a real picture,
+    or (`answers=False`) fails as a provider that never finishes in time."""
 
-    name = "slow-images"
+    name = "delayed-images"
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, answers: bool = True) -> None:
         self.seconds = seconds
+        self.answers = answers
         self.calls = 0
 
     async def generate_image(self, request: ImageRequest) -> ImageResult:
+        from providers.ai.offline import ProceduralImages
+
         self.calls += 1
         await asyncio.sleep(self.seconds)
-        raise PermanentProviderError(self.name, "never finishes in time")
+        if not self.answers:
+            raise PermanentProviderError(self.name, "never finishes in time")
+        return await ProceduralImages().generate_image(request)
 
 
 class BrokenSpeech:
@@ -89,7 +95,7 @@ async def state(resources, gid: str):  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
     owner = await premium_owner(live_resources)
-    slow = SlowImages(seconds=60)
+    slow = DelayedImages(seconds=60, answers=False)
     live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[slow])
     gid = await create(live_resources, owner)
     worker = asyncio.create_task(drain(live_resources))
@@ -238,27 +244,10 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
     assert [e["status"] for e in got] == ["PENDING", "CANCELLED"]
 
 
-class LateImages:
-    """Answers only after a while, so its picture lands after the video was deleted."""
-
-    name = "late-images"
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.calls = 0
-
-    async def generate_image(self, request: ImageRequest) -> ImageResult:
-        from providers.ai.offline import ProceduralImages
-
-        self.calls += 1
-        await asyncio.sleep(self.seconds)
-        return await ProceduralImages().generate_image(request)
-
-
 @pytest.mark.slow
 async def test_deleting_a_video_mid_stage_leaves_no_files(live_resources):
     owner = await premium_owner(live_resources)
-    late = LateImages(seconds=0.1)
+    late = DelayedImages(seconds=0.1)
     live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[late])
     gid = await create(live_resources, owner)
     _, vid = from_global_id(gid)
