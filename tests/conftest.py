@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,19 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # One id per test run (shared by its xdist workers), so two runs on one server never collide.
 RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
 PREFIX = f"avt_{RUN}_{WORKER}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A temporary root of this checkout's own. pytest resets its shared root
+    (/tmp/pytest-of-<user>) to mode 0700 whenever a run starts, and the embedded PostgreSQL runs
+    as another user (pgserver drops root): a second checkout's run starting beside this one would
+    lock this run's embedded servers out of their folders."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        import hashlib
+
+        digest = hashlib.sha256(str(config.rootpath).encode()).hexdigest()[:8]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"autovideo-tests-{digest}")
 
 
 def _admin_kwargs(admin_url: str) -> dict[str, Any]:
