@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
@@ -13,6 +14,7 @@ from resolvers import partner as partner_resolvers
 from resolvers import social as social_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
+from schema.document_cache import DocumentCache, DocumentStore, Limits
 from schema.errors import ErrorCodes
 from schema.metrics import OperationMetrics
 from schema.permissions import RequiresPermissionDirective
@@ -53,24 +55,34 @@ class Subscription(video_resolvers.VideoSubscription):
     pass
 
 
-def build_schema(max_depth: int = 12, max_tokens: int = 2000, max_aliases: int = 50) -> strawberry.Schema:
-    return strawberry.Schema(
+def build_schema(
+    max_depth: int = 12, max_tokens: int = 2000, max_aliases: int = 50, *, tracing: bool | None = None
+) -> strawberry.Schema:
+    """`tracing` (default: whether an exporter is configured) adds a span per operation and, when
+    recorded, per resolver; off, no extension wraps a field, so plain fields resolve synchronously."""
+    from runtime.telemetry import tracer_provider
+
+    if tracing is None:
+        tracing = tracer_provider() is not None
+    store = DocumentStore(Limits(max_depth=max_depth, max_tokens=max_tokens, max_aliases=max_aliases))
+    extensions: list[Any] = [
+        OperationMetrics,  # outermost, only observes: it sees refusals and final error codes
+        PersistedQueries,  # first to act: it may refuse the request before anything else starts
+        OperationRateLimit,  # then: a throttled caller opens nothing either
+        *([GraphQLTracing] if tracing else []),
+        ErrorCodes,
+        UnitOfWork,
+        DocumentCache.factory(store),
+    ]
+    built = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            OperationMetrics,  # outermost, only observes: it sees refusals and final error codes
-            PersistedQueries,  # first to act: it may refuse the request before anything else starts
-            OperationRateLimit,  # then: a throttled caller opens nothing either
-            GraphQLTracing,
-            ErrorCodes,
-            UnitOfWork,
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
-        ],
+        extensions=extensions,
         schema_directives=[RequiresPermissionDirective],
     )
+    built.documents = store  # type: ignore[attr-defined]
+    return built
 
 
 schema = build_schema()

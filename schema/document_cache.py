@@ -1,0 +1,105 @@
+"""Each distinct document is parsed and validated once per process, not once per request.
+
+One extension replaces strawberry's ParserCache, ValidationCache and the three limiters
+(depth, aliases, tokens): their rules are built once with the schema, and the document and its
+validation errors are kept together in one LRU keyed by the document text. Persisted queries
+reach the same entry once their hash has been turned into the text. Documents that do not parse
+are not cached: strawberry parses them again and reports the syntax error itself."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from graphql import DocumentNode, GraphQLError, parse
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.schema import validate_document
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 12
+    max_tokens: int = 2000
+    max_aliases: int = 50
+
+
+@dataclass
+class _Entry:
+    document: DocumentNode
+    errors: list[GraphQLError] | None = None
+    """None until validated: validation runs once, on the first request that needs it."""
+
+
+class DocumentStore:
+    """A bounded LRU of parsed (and validated) documents, with hit/miss counters for tests."""
+
+    def __init__(self, limits: Limits, maxsize: int = 512) -> None:
+        self.limits = limits
+        self.maxsize = maxsize
+        self.rules: tuple[type[ASTValidationRule], ...] = (
+            depth_validator(limits.max_depth, None, None),
+            aliases_validator(limits.max_aliases),
+        )
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self.parses = 0
+        self.validations = 0
+
+    def get(self, query: str) -> _Entry | None:
+        entry = self._entries.get(query)
+        if entry is not None:
+            self._entries.move_to_end(query)
+            return entry
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError:
+            return None
+        self.parses += 1
+        entry = _Entry(document)
+        self._entries[query] = entry
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class DocumentCache(SchemaExtension):
+    """Built per operation by `factory(store)`; all state lives in the shared store."""
+
+    store: DocumentStore
+
+    def on_operation(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.parse_options["max_tokens"] = self.store.limits.max_tokens  # for strawberry's own parse
+        ec.validation_rules = (*ec.validation_rules, *self.store.rules)
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        self._entry = None
+        if ec.graphql_document is None and ec.query:
+            self._entry = self.store.get(ec.query)
+            if self._entry is not None:
+                ec.graphql_document = self._entry.document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        entry = self._entry
+        if entry is None or entry.document is not ec.graphql_document:
+            yield  # strawberry validates as usual
+            return
+        if entry.errors is None:
+            self.store.validations += 1
+            entry.errors = validate_document(ec.schema._schema, entry.document, ec.validation_rules)
+        ec.pre_execution_errors = list(entry.errors)
+        yield
+
+    @classmethod
+    def factory(cls, store: DocumentStore) -> type[DocumentCache]:
+        return type("DocumentCache", (cls,), {"store": store})
