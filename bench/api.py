@@ -163,8 +163,8 @@ def register(api: str) -> tuple[str, str]:
 
     name = "bench" + uuid.uuid4().hex[:8]
     q = (
-        'mutation { register(input: {username: "%s", email: "%s@example.com", '
-        'password: "a long bench passphrase"}) { accessToken user { id } } }' % (name, name)
+        f'mutation {{ register(input: {{username: "{name}", email: "{name}@example.com", '
+        'password: "a long bench passphrase"}) { accessToken user { id } } }'
     )
     r = httpx.post(api, json={"query": q}, timeout=30).json()
     payload = r["data"]["register"]
@@ -224,6 +224,33 @@ def run_wrk(wrk: str, url: str, script: Path | None, duration: int, connections:
 # ------------------------------------------------------------------------------------ main
 
 
+def cpu_per_request(pid: int, url: str, body: str | None, token: str | None, n: int) -> float:
+    """Server CPU time (user + system, ms) per request over n sequential keep-alive requests:
+    steadier than req/s on a busy machine, since other processes' load does not count."""
+    import httpx
+    import psutil
+
+    proc = psutil.Process(pid)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    with httpx.Client(timeout=30) as client:
+
+        def one() -> None:
+            if body is None:
+                client.get(url).raise_for_status()
+            else:
+                client.post(url, content=body, headers=headers).raise_for_status()
+
+        for _ in range(20):
+            one()
+        before = sum(proc.cpu_times()[:2])
+        for _ in range(n):
+            one()
+        after = sum(proc.cpu_times()[:2])
+    return (after - before) * 1000 / n
+
+
 def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     fh = log.open("wb")
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT)
@@ -257,6 +284,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="run every target this many times (best kept)")
     ap.add_argument("--only", choices=["page", "typename"], default=None)
     ap.add_argument("--profile", type=int, default=0, help="py-spy the API for N seconds under page load")
+    ap.add_argument("--cpu-requests", type=int, default=300, help="sequential requests for CPU per request")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
 
@@ -312,6 +340,18 @@ def main() -> None:
         if args.only in (None, "typename"):
             targets += [("typename", api, typename_lua), ("hello-raw", hello, None)]
 
+        pids = {"page": procs[0].pid, "typename": procs[0].pid, "page-raw": procs[1].pid, "hello-raw": procs[2].pid}
+        bodies = {"page": json.dumps({"query": PAGE_QUERY}), "typename": json.dumps({"query": TYPENAME_QUERY})}
+        cpu = {
+            name: cpu_per_request(
+                pids[name],
+                url,
+                None if name == "hello-raw" else bodies.get(name, bodies["page"]),
+                None if name in ("typename", "hello-raw") else token,
+                args.cpu_requests,
+            )
+            for name, url, _ in targets
+        }
         for url, script in {(u, s) for _, u, s in targets}:  # warm up every target
             run_wrk(wrk, url, script, 2, args.connections)
         for _ in range(args.rounds):
@@ -319,6 +359,7 @@ def main() -> None:
                 r = run_wrk(wrk, url, script, args.duration, args.connections)
                 if name not in results or r["rps"] > results[name]["rps"]:
                     results[name] = r
+                results[name]["cpu_ms"] = cpu[name]
         if args.profile:
             profile(wrk, procs[0].pid, api, page_lua, args.profile, args.connections)
     finally:
@@ -328,7 +369,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n{args.connections} connections, {args.duration} s per target, best of {args.rounds}\n")
-    print(f"{'target':<10} {'this API':>24} {'baseline':>24} {'ratio':>7}")
+    print(f"{'target':<10} {'this API':>35} {'baseline':>32} {'ratio':>7} {'CPU/request':>20}")
     for name, base, label in (("page", "page-raw", "Starlette+asyncpg"), ("typename", "hello-raw", "Starlette hello")):
         if name not in results:
             continue
@@ -337,11 +378,12 @@ def main() -> None:
             f"{name:<10} {a['rps']:>8.0f} req/s p50 {a['p50']:>5.1f} p99 {a['p99']:>6.1f}"
             f" | {b['rps']:>7.0f} p50 {b['p50']:>5.1f} p99 {b['p99']:>6.1f} ({label})"
             f"  {a['rps'] / b['rps']:.3f}x"
+            f"  {a['cpu_ms']:.2f} vs {b['cpu_ms']:.2f} ms ({b['cpu_ms'] / a['cpu_ms']:.3f}x)"
         )
         for n in (name, base):
             if results[n]["non2xx"] or results[n]["socket_errors"]:
                 print(f"  ! {n}: non-2xx {results[n]['non2xx']} {results[n]['socket_errors']}")
-    print("(latencies in ms)")
+    print("(latencies in ms; CPU/request: server CPU time over sequential requests, and its ratio)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -38,9 +38,9 @@ def gid(type_name: str, raw: object) -> str:
 def raw_app() -> Starlette:
     import asyncpg
     import jwt
+    from sqlalchemy.engine import make_url
 
     from domain.tokens import AUDIENCE, ISSUER
-    from sqlalchemy.engine import make_url
 
     u = make_url(os.environ["BENCH_DATABASE_URL"])
     secret = os.environ["AUTOVIDEO_SECRET_KEY"]

@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
-from domain.auth import Hooks, current_roles, forget_after_commit, revoke_jti
+from domain.auth import Hooks, current_roles, forget_after_commit, revoke_family_access, revoke_jti
 from domain.errors import BadInput, Conflict, Forbidden, Throttled, Unauthenticated
 from domain.identity import Principal
 from domain.permissions import Permission
@@ -104,15 +104,16 @@ async def _issue(
     parent: uuid.UUID | None = None,
 ) -> AuthResult:
     settings = resources.settings
+    family = family_id or uuid.uuid4()
     access, _ = tokens.encode(
         settings,
         sub=user.id,
         type=tokens.ACCESS,
         jti=uuid.uuid4().hex,
         lifetime=tokens.access_lifetime(settings),
+        fam=str(family),  # revoking the session (family) revokes its access tokens at once
     )
     jti = uuid.uuid4()
-    family = family_id or uuid.uuid4()
     refresh, refresh_exp = tokens.encode(
         settings, sub=user.id, type=tokens.REFRESH, jti=str(jti), lifetime=tokens.refresh_lifetime(settings)
     )
@@ -140,6 +141,7 @@ def _family_revoker(resources: Resources, family_id: uuid.UUID, user_id: uuid.UU
     async def run() -> None:
         async with resources.sessionmaker() as session, session.begin():
             await AuthRepository(session).revoke_family(family_id, _now())
+            await revoke_family_access(resources, family_id)
             audit.record(
                 session,
                 audit.TOKEN_REUSE,
@@ -389,6 +391,7 @@ async def logout(
         if row is not None and row.user_id == user_id:
             family = row.family_id
             await repo.revoke_family(row.family_id, _now())
+            await revoke_family_access(resources, row.family_id)
     audit.record(
         session,
         audit.LOGOUT,

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain import tokens
 from domain.errors import Unauthenticated
@@ -60,23 +60,28 @@ class AuthState:
     def current_roles(self, now: float) -> frozenset[Role]:
         return frozenset(r for r, exp in self.roles if exp is None or exp > now)
 
+    @classmethod
+    def from_json(cls, data: Any) -> AuthState | None:
+        """The cached form; None (JSON null) caches "no such account"."""
+        if data is None:
+            return None
+        return cls(data["active"], data["changed"], [(Role(r), e) for r, e in data["roles"]])
 
-def _state_key(resources: Resources, user_id: uuid.UUID) -> str:
+
+def state_key(resources: Resources, user_id: uuid.UUID) -> str:
     return resources.key("auth", "user", str(user_id))
 
 
-def _revoked_key(resources: Resources, jti: str) -> str:
-    return resources.key("auth", "revoked", jti)
-
-
-async def load_auth_state(resources: Resources, user_id: uuid.UUID) -> AuthState | None:
-    key = _state_key(resources, user_id)
-    cached = await resources.redis.get(key)
+async def load_auth_state(
+    resources: Resources, user_id: uuid.UUID, *, cached: bool = False
+) -> AuthState | None:
+    """The account's state from PostgreSQL, cached in Redis for AUTH_STATE_TTL_SECONDS.
+    `cached`: look in Redis first (callers that already looked pass False)."""
+    key = state_key(resources, user_id)
     if cached:
-        data = json.loads(cached)
-        if data is None:
-            return None
-        return AuthState(data["active"], data["changed"], [(Role(r), e) for r, e in data["roles"]])
+        hit = await resources.redis.get(key)
+        if hit:
+            return AuthState.from_json(json.loads(hit))
     from persistence.user import UserRepository
 
     async with resources.sessionmaker() as session:
@@ -106,7 +111,7 @@ async def load_auth_state(resources: Resources, user_id: uuid.UUID) -> AuthState
 
 async def forget_user(resources: Resources, user_id: uuid.UUID) -> None:
     """Drop the cached auth state; call right after a change commits (and before, to be safe)."""
-    await resources.redis.delete(_state_key(resources, user_id))
+    await resources.redis.delete(state_key(resources, user_id))
 
 
 def forget_after_commit(resources: Resources, hooks: Hooks, user_id: uuid.UUID) -> None:
@@ -116,23 +121,33 @@ def forget_after_commit(resources: Resources, hooks: Hooks, user_id: uuid.UUID) 
     hooks.after_commit(run)
 
 
+def _ttl_until(expires_at: datetime | None) -> int:
+    remaining = ((expires_at or datetime.now(UTC)) - datetime.now(UTC)).total_seconds()
+    return max(int(remaining) + tokens.LEEWAY_SECONDS + 1, 1)
+
+
 async def revoke_jti(resources: Resources, jti: str, expires_at: datetime | None) -> None:
     """Refuse this access token until it would have expired anyway."""
-    ttl = (
-        int(((expires_at or datetime.now(UTC)) - datetime.now(UTC)).total_seconds())
-        + tokens.LEEWAY_SECONDS
-        + 1
+    from domain.admission import revoked_key
+
+    await resources.redis.set(revoked_key(resources, jti), "1", ex=_ttl_until(expires_at))
+
+
+async def revoke_family_access(resources: Resources, family_id: uuid.UUID | str) -> None:
+    """Refuse every access token issued to this session (refresh family) from now on: they
+    carry the family in their `fam` claim and live at most one access-token lifetime."""
+    from domain.admission import revoked_family_key
+
+    lifetime = tokens.access_lifetime(resources.settings)
+    await resources.redis.set(
+        revoked_family_key(resources, str(family_id)), "1", ex=_ttl_until(datetime.now(UTC) + lifetime)
     )
-    await resources.redis.set(_revoked_key(resources, jti), "1", ex=max(ttl, 1))
-
-
-async def is_revoked(resources: Resources, jti: str) -> bool:
-    return bool(await resources.redis.exists(_revoked_key(resources, jti)))
 
 
 async def authenticate_http(
     resources: Resources, headers: Mapping[str, str], address: str | None
 ) -> Principal:
+    """The caller of an HTTP request (no operation counted; see domain.admission)."""
     api_key = headers.get("x-api-key")
     if api_key:
         from domain.partner import authenticate_api_key
@@ -145,16 +160,9 @@ async def authenticate_http(
 
 
 async def authenticate_bearer(resources: Resources, value: str, address: str | None) -> Principal:
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Use an Authorization header of the form 'Bearer <accessToken>'.")
-    claims = tokens.decode(resources.settings, token.strip(), tokens.ACCESS)
-    if await is_revoked(resources, claims.jti):
-        raise Unauthenticated("The token has been revoked.")
-    roles = await current_roles(resources, claims.sub, issued_at=claims.issued_at)
-    return Principal.for_user(
-        claims.sub, roles, token_jti=claims.jti, token_expires_at=claims.expires_at, client_address=address
-    )
+    from domain.admission import admit_bearer
+
+    return (await admit_bearer(resources, value, address, count_operation=False)).principal
 
 
 async def current_roles(
@@ -162,7 +170,10 @@ async def current_roles(
 ) -> frozenset[Role]:
     """The user's roles now; UNAUTHENTICATED when the account is gone, inactive, or the
     credential predates its last password change."""
-    state = await load_auth_state(resources, user_id)
+    return current_roles_from(await load_auth_state(resources, user_id, cached=True), issued_at=issued_at)
+
+
+def current_roles_from(state: AuthState | None, *, issued_at: float | None = None) -> frozenset[Role]:
     if state is None or not state.active:
         raise Unauthenticated("The token is not valid.")
     if (

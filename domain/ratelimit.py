@@ -13,6 +13,7 @@ A successful login resets the account's counters."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import TYPE_CHECKING
 
 from domain.errors import Throttled
@@ -25,6 +26,21 @@ ACCOUNT_IP_LIMIT, ACCOUNT_IP_WINDOW = 5, 15 * 60
 ACCOUNT_FREE_FAILURES, ACCOUNT_WINDOW = 10, 60 * 60
 MAX_BACKOFF_SECONDS = 300
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600
+
+
+def operation_bucket(
+    resources: Resources, user_id: uuid.UUID | None, address: str | None
+) -> tuple[str, int] | None:
+    """The per-minute operation counter of a caller (signed-in users and API keys by account,
+    anonymous callers by address) and its ceiling; None when that ceiling is off (0)."""
+    settings = resources.settings
+    if user_id is not None:
+        ident, limit = f"user:{user_id}", settings.operations_per_minute
+    else:
+        ident, limit = f"ip:{_addr(address)}", settings.anonymous_operations_per_minute
+    if limit <= 0:
+        return None
+    return resources.key("rl", "ops", _id(ident)), limit
 
 
 def _id(value: str) -> str:

@@ -17,7 +17,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip (BEGIN + ROLLBACK) on every checkout. A connection
+        # that died with its server fails one statement; SQLAlchemy then invalidates the whole
+        # pool, so the next checkouts get fresh connections.
+        pool_pre_ping=False,
         pool_recycle=1800,
         echo=echo,
         connect_args={"server_settings": {"application_name": "autovideo", "timezone": "UTC"}},
@@ -70,9 +73,11 @@ for _name in (
     _serialised(_name)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def make_sessionmaker(engine: AsyncEngine, *, autocommit: bool = False) -> async_sessionmaker[AsyncSession]:
+    """`autocommit`: for reads only: each statement runs on its own, no BEGIN/COMMIT."""
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
     # expire_on_commit=False: objects stay readable after commit, when events are published.
-    return async_sessionmaker(engine, expire_on_commit=False, class_=SerialSession)
+    return async_sessionmaker(bind, expire_on_commit=False, class_=SerialSession)
 
 
 @asynccontextmanager

@@ -68,27 +68,34 @@ class GraphQLView(GraphQL):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            from domain.auth import authenticate_http
+            from domain.admission import admit_http
             from domain.errors import DomainError
 
             request = Request(scope, receive)
+            headers = request.headers
             try:
-                principal = await authenticate_http(self.resources, request.headers, client_address(request))
+                admission = await admit_http(
+                    self.resources,
+                    bearer=headers.get("authorization"),
+                    api_key=headers.get("x-api-key"),
+                    address=client_address(request),
+                )
             except DomainError as exc:
                 body = {"data": None, "errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
                 await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                     scope, receive, send
                 )
                 return
-            scope.setdefault("state", {})["principal"] = principal
+            scope.setdefault("state", {})["admission"] = admission
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
         address = client_address(request)
-        principal = getattr(request.state, "principal", None) or Principal.anonymous(address)
+        admission = getattr(request.state, "admission", None)
         return Context(
             resources=self.resources,
-            principal=principal,
+            principal=admission.principal if admission is not None else Principal.anonymous(address),
+            admission=admission,
             request=request,
             response=response,
             client_address=address,

@@ -34,6 +34,9 @@ class Resources:
     database_url: str
     redis_url: str
     embedded: EmbeddedServices | None = None
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    """Sessions for GraphQL queries: autocommit, so reading costs no BEGIN/COMMIT round trips
+    (the plain sessionmaker when not set, as in tests that run inside one outer transaction)."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Late-bound services (broadcaster, storage, providers) set by their owners."""
 
@@ -101,6 +104,7 @@ async def build_resources(settings: Settings, embedded: EmbeddedServices | None 
         settings=settings,
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
+        read_sessionmaker=make_sessionmaker(engine, autocommit=True),
         redis=client,
         arq=arq,
         database_url=database_url,

@@ -18,19 +18,48 @@ from strawberry.types import Info as _Info
 from domain.identity import Principal
 
 if TYPE_CHECKING:
+    from domain.admission import Admission
     from runtime.resources import Resources
     from schema.loaders import Loaders
 
 
-@dataclass
 class Operation:
-    """State of one GraphQL operation: its transaction, loaders and after-commit work."""
+    """State of one GraphQL operation: its transaction, loaders and after-commit work.
 
-    session: AsyncSession
-    loaders: Loaders
-    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    always: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    """Work that runs whether the operation committed or rolled back (e.g. recording a failed login)."""
+    The session opens on first use, so an operation that runs no SQL (`{ __typename }`, a
+    refused request) checks out no connection. Queries read in autocommit mode (each statement
+    sees committed data, as it would under READ COMMITTED inside a transaction) and save the
+    BEGIN and COMMIT round trips; mutations and subscriptions' events run in one transaction."""
+
+    def __init__(self, context: Context, *, read_only: Callable[[], bool]) -> None:
+        self._context = context
+        self._read_only = read_only
+        self._session: AsyncSession | None = None
+        self._loaders: Loaders | None = None
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+        self.always: list[Callable[[], Awaitable[None]]] = []
+        """Work that runs whether the operation committed or rolled back (e.g. recording a failed login)."""
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            resources = self._context.resources
+            maker = (self._read_only() and resources.read_sessionmaker) or resources.sessionmaker
+            self._session = maker()
+        return self._session
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The session if one was opened."""
+        return self._session
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from schema.loaders import Loaders
+
+            self._loaders = Loaders(self.session, self._context.principal, self._context.resources)
+        return self._loaders
 
 
 current_operation: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(
@@ -49,6 +78,8 @@ class Context:
     user_agent: str | None = None
     bearer: str | None = None
     """The websocket's token: a socket lives longer than a token or an account may."""
+    admission: Admission | None = None
+    """An HTTP request's admission (principal and operation-rate verdict), made by the view."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def refresh_principal(self) -> Principal:

@@ -1,5 +1,10 @@
-"""A ceiling on operations per caller and minute (Redis fixed windows): THROTTLED with
-`retryAfter` past it. Signed-in users, API keys and anonymous addresses are counted apart."""
+"""Admission of each operation: the caller is (re)authenticated and counted against its
+per-minute ceiling (THROTTLED with `retryAfter` past it) before anything else runs.
+
+Over HTTP the view admitted the request already, in the same Redis round trip as its
+authentication; this extension only applies that verdict. A websocket outlives its token, so
+each operation on it re-checks the token and counts itself, again in one round trip: after
+logout, expiry or deactivation its operations run anonymous."""
 
 from __future__ import annotations
 
@@ -10,30 +15,42 @@ from graphql import GraphQLError
 from redis.exceptions import RedisError
 from strawberry.extensions import SchemaExtension
 
-from domain.errors import Throttled
-from domain.ratelimit import hit
+from domain.admission import admit_bearer, count_operation
+from domain.errors import DomainError, Throttled
+from domain.identity import Principal
 from schema.context import Context
 
 log = logging.getLogger(__name__)
 
 
+async def _admit_websocket_operation(context: Context) -> Throttled | None:
+    assert context.bearer is not None
+    try:
+        admission = await admit_bearer(
+            context.resources, context.bearer, context.client_address, count_operation=True
+        )
+    except DomainError:
+        context.principal = Principal.anonymous(context.client_address)
+        context.bearer = None
+        return await count_operation(context.resources, context.principal)
+    except RedisError:
+        log.warning("rate limit skipped: Redis unavailable")
+        return None
+    context.principal = admission.principal
+    return admission.throttled
+
+
 class OperationRateLimit(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         context: Context = self.execution_context.context
-        settings = context.resources.settings
-        principal = context.principal
-        if principal.user_id is not None:
-            ident, limit = f"user:{principal.user_id}", settings.operations_per_minute
+        admission, context.admission = context.admission, None  # one HTTP request, one operation
+        if admission is not None:
+            throttled = admission.throttled
+        elif context.bearer is not None:
+            throttled = await _admit_websocket_operation(context)
         else:
-            ident = f"ip:{context.client_address or 'unknown'}"
-            limit = settings.anonymous_operations_per_minute
-        if limit > 0:
-            try:
-                await hit(context.resources, "ops", ident, limit=limit, window=60)
-            except Throttled as exc:
-                # Raised before the unit of work starts: nothing is opened, nothing runs.
-                raise GraphQLError(exc.message, extensions={**exc.extensions, "code": exc.code}) from None
-            except RedisError:
-                # A ceiling, not a gate: while Redis is away the API keeps answering.
-                log.warning("rate limit skipped: Redis unavailable")
+            throttled = await count_operation(context.resources, context.principal)
+        if throttled is not None:
+            # Raised before the unit of work starts: nothing is opened, nothing runs.
+            raise GraphQLError(throttled.message, extensions={**throttled.extensions, "code": throttled.code})
         yield

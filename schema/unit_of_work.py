@@ -1,13 +1,14 @@
-"""One transaction per GraphQL operation: opened before execution, committed when the
-operation produced no error, rolled back otherwise; after-commit work runs only after a commit."""
+"""One transaction per GraphQL operation: opened on first use, committed when the operation
+produced no error, rolled back otherwise; after-commit work runs only after a commit (or when
+the operation succeeded without writing anything)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 
-from graphql import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from schema.context import Context, Operation, current_operation
 
@@ -18,28 +19,23 @@ class UnitOfWork(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         context: Context = self.execution_context.context
         # Subscriptions open their own short transactions per event instead of holding one.
-        from schema.loaders import Loaders
-
-        await context.refresh_principal()
-        session = context.resources.sessionmaker()
-        op = Operation(session=session, loaders=Loaders(session, context.principal, context.resources))
+        op = Operation(context, read_only=self._is_query)
         token = current_operation.set(op)
-        committed = False
+        succeeded = False
         try:
             yield
             result = self.execution_context.result
             errors = getattr(result, "errors", None) if result is not None else None
-            try:
-                is_subscription = self.execution_context.operation_type == OperationType.SUBSCRIPTION
-            except RuntimeError:  # the document did not parse: nothing ran
-                is_subscription = False
-            if not errors and not is_subscription and session.in_transaction():
-                await session.commit()
-                committed = True
-            elif session.in_transaction():
-                await session.rollback()
+            succeeded = result is not None and not errors and not self._is_subscription()
+            session = op.opened
+            if session is not None and session.in_transaction():
+                if succeeded:
+                    await session.commit()
+                else:
+                    await session.rollback()
         finally:
-            await session.close()
+            if op.opened is not None:
+                await op.opened.close()
             try:
                 current_operation.reset(token)
             except ValueError:  # a subscription closed from another task than the one it ran in
@@ -49,9 +45,21 @@ class UnitOfWork(SchemaExtension):
                 await fn()
             except Exception:
                 log.exception("post-operation task failed")
-        if committed:
+        if succeeded:
             for fn in op.after_commit:
                 try:
                     await fn()
                 except Exception:
                     log.exception("after-commit task failed")
+
+    def _operation_type(self) -> OperationType | None:
+        try:
+            return self.execution_context.operation_type
+        except RuntimeError:  # the document did not parse: nothing ran
+            return None
+
+    def _is_query(self) -> bool:
+        return self._operation_type() == OperationType.QUERY
+
+    def _is_subscription(self) -> bool:
+        return self._operation_type() == OperationType.SUBSCRIPTION

@@ -105,8 +105,12 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(resources, session):
     jti = uuid.UUID(jwt.decode(second_refresh, options={"verify_signature": False})["jti"])
     row = (await session.scalars(select(RefreshToken).where(RefreshToken.jti == jti))).one()
     assert row.revoked_at is not None
+    # the stolen session's access tokens die with it (not 15 minutes later), old and new
+    await _refused(resources, reg["accessToken"])
+    await _refused(resources, first.data["refreshToken"]["accessToken"])
     # other sessions of the same user are untouched
     other = await login(resources, reg["user"]["username"])
+    assert (await principal(resources, other.data["login"]["accessToken"])).user_id is not None
     assert (await execute(resources, REFRESH, {"t": other.data["login"]["refreshToken"]})).errors is None
 
 
