@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +22,9 @@ MEDIA_URL_SECONDS = 6 * 3600
 
 @dataclass
 class Page:
-    rows: list[Video]
+    rows: Sequence[Any]
+    """Video rows, or the projections of them the caller asked for (see list_videos)."""
     has_more: bool
-    total: int
 
 
 def can_read(principal: Principal, video: Video) -> bool:
@@ -39,6 +41,10 @@ async def get_video(session: AsyncSession, principal: Principal, video_id: uuid.
     return video
 
 
+def _may_list(principal: Principal, owner_id: uuid.UUID) -> bool:
+    return principal.user_id == owner_id or principal.can(Permission.ADMIN_USER_MANAGE)
+
+
 async def list_videos(
     session: AsyncSession,
     principal: Principal,
@@ -47,13 +53,25 @@ async def list_videos(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
     status: VideoStatus | None,
+    columns: Sequence[str] | None = None,
+    owner_columns: Sequence[str] = (),
 ) -> Page:
-    if principal.user_id != owner_id and not principal.can(Permission.ADMIN_USER_MANAGE):
-        return Page(rows=[], has_more=False, total=0)
-    repo = VideoRepository(session)
-    rows = await repo.page_for_user(owner_id, limit=limit + 1, after=after, status=status)
-    total = (await repo.count_for_users([owner_id], status))[owner_id]
-    return Page(rows=rows[:limit], has_more=len(rows) > limit, total=total)
+    """A page of the owner's videos, newest first. `columns` (all when None) and
+    `owner_columns` (their owner, joined) say what the caller will read of them."""
+    if not _may_list(principal, owner_id):
+        return Page(rows=[], has_more=False)
+    rows = await VideoRepository(session).page_for_user(
+        owner_id, limit=limit + 1, after=after, status=status, columns=columns, owner_columns=owner_columns
+    )
+    return Page(rows=rows[:limit], has_more=len(rows) > limit)
+
+
+async def count_videos(
+    session: AsyncSession, principal: Principal, owner_id: uuid.UUID, status: VideoStatus | None
+) -> int:
+    if not _may_list(principal, owner_id):
+        return 0
+    return (await VideoRepository(session).count_for_users([owner_id], status))[owner_id]
 
 
 async def media_url(storage, key: str) -> str:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Row,
     String,
     Text,
     UniqueConstraint,
@@ -162,18 +164,29 @@ class VideoRepository:
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
         status: VideoStatus | None,
-    ) -> list[Video]:
-        """Newest first, keyset-paginated on (created_at, id)."""
-        stmt = select(Video).where(Video.user_id == user_id)
+        columns: Sequence[str] | None = None,
+        owner_columns: Sequence[str] = (),
+    ) -> Sequence[Row[Any]]:
+        """Newest first, keyset-paginated on (created_at, id), in one statement: only `columns`
+        of each video (all when None) and, labelled `owner_<name>`, its owner's `owner_columns`
+        (joined, not loaded row by row)."""
+        from persistence.user import User
+
+        table, users = Video.__table__, User.__table__
+        picked = [table.c[name] for name in (columns or [c.name for c in table.c])]
+        picked += [users.c[name].label(f"owner_{name}") for name in owner_columns]
+        stmt = select(*picked).where(table.c.user_id == user_id)
+        if owner_columns:
+            stmt = stmt.select_from(table.join(users, users.c.id == table.c.user_id))
         if status is not None:
-            stmt = stmt.where(Video.status == status)
+            stmt = stmt.where(table.c.status == status)
         if after is not None:
             created, vid = after
             stmt = stmt.where(
-                (Video.created_at < created) | ((Video.created_at == created) & (Video.id < vid))
+                (table.c.created_at < created) | ((table.c.created_at == created) & (table.c.id < vid))
             )
-        stmt = stmt.order_by(Video.created_at.desc(), Video.id.desc()).limit(limit)
-        return list((await self.session.scalars(stmt)).all())
+        stmt = stmt.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
+        return (await self.session.execute(stmt)).all()
 
     async def count_for_users(
         self, user_ids: list[uuid.UUID], status: VideoStatus | None = None
@@ -210,6 +223,30 @@ class VideoRepository:
             .where(StageRunRow.video_id.in_(video_ids))
         )
         for row in await self.session.scalars(stmt):
+            out[row.video_id].append(row)
+        return out
+
+    async def stage_summaries(self, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+        """What a client reads of each video's current run (no stage outputs), in one statement."""
+        out: dict[uuid.UUID, list[Any]] = {vid: [] for vid in video_ids}
+        if not video_ids:
+            return out
+        runs = StageRunRow.__table__
+        stmt = (
+            select(
+                runs.c.video_id,
+                runs.c.stage,
+                runs.c.status,
+                runs.c.progress,
+                runs.c.attempts,
+                runs.c.started_at,
+                runs.c.completed_at,
+                runs.c.error_message,
+            )
+            .join(Video, (Video.id == runs.c.video_id) & (Video.processing_run == runs.c.run))
+            .where(runs.c.video_id.in_(video_ids))
+        )
+        for row in (await self.session.execute(stmt)).all():
             out[row.video_id].append(row)
         return out
 

@@ -81,7 +81,7 @@ async def build_resources(settings: Settings, embedded: EmbeddedServices | None 
         ensure_writable(settings.media_dir, "AUTOVIDEO_STORAGE_DIR")
     ensure_writable(settings.work_dir, "AUTOVIDEO_DATA_DIR")
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, pool_size=settings.database_pool_size)
     try:
         from persistence.db import ping
 

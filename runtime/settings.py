@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Services. Empty means "start an embedded one under data_dir".
     database_url: str | None = None
     redis_url: str | None = None
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    """PostgreSQL connections per process (API and worker each have a pool)."""
     redis_prefix: str = "av"
     """Prefix of every Redis key and channel we use: queues, revocations, rate limits, events."""
 

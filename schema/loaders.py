@@ -43,6 +43,6 @@ class Loaders:
         self.user = _by_key(fetch_users)
         self.video = _by_key(fetch_videos)
         self.roles = _by_key(users.roles_of, default=[])
-        self.stage_runs = _by_key(videos.stage_runs, default=[])
+        self.stage_runs = _by_key(videos.stage_summaries, default=[])
         self.versions = _by_key(videos.versions, default=[])
         self.statistics = _by_key(stats.statistics_for_videos, default=[])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -13,7 +14,6 @@ from persistence.analytics import VideoStatistics as StatsRow
 from persistence.enums import PipelineStage as StageE
 from persistence.enums import StageStatus as StageStatusE
 from persistence.enums import VideoStatus as VideoStatusE
-from persistence.video import StageRunRow
 from persistence.video import Video as VideoRow
 from persistence.video import VideoVersion as VersionRow
 from schema.common import (
@@ -108,6 +108,8 @@ class Video(Node):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    preloaded_owner: strawberry.Private[Any] = None
+    """The owner, when the page's query joined it."""
 
     @classmethod
     def from_model(cls, row: VideoRow) -> Video:
@@ -140,15 +142,37 @@ class Video(Node):
             published_at=row.published_at,
         )
 
-    @strawberry.field
-    async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:
-        from schema.user import User
+    @classmethod
+    def from_rows(cls, rows: Sequence[Any]) -> list[Video]:
+        """Videos from projected rows (see `video_columns`): only the selected attributes are
+        set, which is all graphql-core reads. The attribute plan is made once per page."""
+        if not rows:
+            return []
+        present = set(rows[0]._fields)
+        plan = [(attr, col, conv) for attr, col, conv in _ATTRIBUTES if col in present]
+        owner_cols = [c for c in rows[0]._fields if c.startswith("owner_")]
+        out = []
+        for row in rows:
+            video = cls.__new__(cls)
+            video.id = to_global_id("Video", row.id)
+            video.row = row
+            for attr, col, conv in plan:
+                value = getattr(row, col)
+                setattr(video, attr, conv(value) if conv is not None and value is not None else value)
+            video.preloaded_owner = _owner_of(row, owner_cols) if owner_cols else None
+            out.append(video)
+        return out
 
-        return User.from_model(await info.context.loaders.user.load(self.row.user_id))
+    @strawberry.field
+    def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:
+        # Joined into the page's query when listed; loaded (batched) otherwise.
+        if self.preloaded_owner is not None:
+            return self.preloaded_owner  # type: ignore[no-any-return]
+        return _load_owner(info, self.row.user_id)  # type: ignore[return-value]  # awaited by graphql-core
 
     @strawberry.field
     async def stages(self, info: Info) -> list[StageRun]:
-        rows: list[StageRunRow] = await info.context.loaders.stage_runs.load(self.row.id)
+        rows = await info.context.loaders.stage_runs.load(self.row.id)
         by_stage = {r.stage: r for r in rows}
         out = []
         for stage in StageE:
@@ -207,6 +231,90 @@ class Video(Node):
         return await publications_of(info, self.row.id)
 
 
+async def _load_owner(info: Info, user_id: uuid.UUID) -> User:
+    from schema.user import User
+
+    return User.from_model(await info.context.loaders.user.load(user_id))
+
+
+def _owner_of(row: Any, columns: list[str]) -> User:
+    from types import SimpleNamespace
+
+    from schema.user import User
+
+    return User.from_model(SimpleNamespace(**{c[6:]: getattr(row, c) for c in columns}))  # type: ignore[arg-type]
+
+
+_ATTRIBUTES: list[tuple[str, str, Callable[[Any], Any] | None]] = [
+    # (attribute of Video, column, conversion)
+    ("title", "title", None),
+    ("description", "description", None),
+    ("prompt", "prompt", None),
+    ("script_content", "script_content", None),
+    ("status", "status", lambda v: to_gql(VideoStatus, v)),
+    ("processing_progress", "processing_progress", None),
+    ("current_stage", "current_stage", lambda v: to_gql(PipelineStage, v)),
+    ("processing_error", "processing_error", None),
+    ("duration", "duration", None),
+    ("resolution", "resolution", None),
+    ("format", "format", None),
+    ("platforms", "platforms", list),
+    ("tags", "tags", list),
+    ("seo_title", "seo_title", None),
+    ("seo_description", "seo_description", None),
+    ("seo_keywords", "seo_keywords", list),
+    ("aspect_ratio", "aspect_ratio", lambda v: to_gql(AspectRatio, v)),
+    ("target_duration_seconds", "target_duration", None),
+    ("voice", "voice", None),
+    ("language", "language", None),
+    ("failed_stage", "failed_stage", lambda v: to_gql(PipelineStage, v)),
+    ("created_at", "created_at", None),
+    ("updated_at", "updated_at", None),
+    ("published_at", "published_at", None),
+]
+
+_COLUMNS_OF_FIELD: dict[str, tuple[str, ...]] = {
+    "__typename": (),
+    "id": (),
+    "targetDurationSeconds": ("target_duration",),
+    "fileUrl": ("file_key",),
+    "thumbnailUrl": ("thumbnail_key",),
+    "subtitlesUrl": ("subtitles_key",),
+    "owner": (),  # joined (OWNER_COLUMNS)
+    "stages": (),  # by video id, batched
+    "versions": (),
+    "statistics": (),
+    "publications": (),
+    **{
+        "".join(w.capitalize() if i else w for i, w in enumerate(attr.split("_"))): (col,)
+        for attr, col, _ in _ATTRIBUTES
+        if col != "target_duration"
+    },
+}
+_ALWAYS = ("id", "user_id", "created_at")  # identity, access rules, cursor
+OWNER_COLUMNS = (
+    "id",
+    "username",
+    "email",
+    "full_name",
+    "bio",
+    "avatar_url",
+    "website",
+    "location",
+    "email_verified",
+    "is_active",
+    "created_at",
+    "last_login_at",
+)
+
+
+def video_columns(fields: set[str]) -> tuple[str, ...] | None:
+    """The video columns these Video fields need (None: every column)."""
+    from schema.projection import columns_for
+
+    return columns_for(fields, _COLUMNS_OF_FIELD, _ALWAYS)
+
+
 async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:
     if not key:
         return None
@@ -224,22 +332,39 @@ class VideoEdge:
 class VideoConnection:
     edges: list[VideoEdge]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many videos match, all pages together (counted only when asked).")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 async def video_connection(
     info: Info, owner_id: uuid.UUID, first: int | None, after: str | None, status: VideoStatusE | None
 ) -> VideoConnection:
+    """One statement for the page (the owner joined when selected), one more for totalCount
+    and one per batched list field (stages, versions…) when selected: never one per video."""
+    from schema.projection import selected
+
     limit = page_size(first)
+    fields = selected(info, "edges", "node")
+    context = info.context
     page = await video_domain.list_videos(
-        info.context.session,
-        info.context.principal,
+        context.session,
+        context.principal,
         owner_id,
         limit=limit,
         after=decode_cursor(after),
         status=status,
+        columns=video_columns(fields),
+        owner_columns=OWNER_COLUMNS if "owner" in fields else (),
     )
-    edges = [VideoEdge(cursor=encode_cursor(v.created_at, v.id), node=Video.from_model(v)) for v in page.rows]
+    videos = Video.from_rows(page.rows)
+    edges = [VideoEdge(cursor=encode_cursor(v.row.created_at, v.row.id), node=v) for v in videos]
+
+    async def count() -> int:
+        return await video_domain.count_videos(context.session, context.principal, owner_id, status)
+
     return VideoConnection(
         edges=edges,
         page_info=PageInfo(
@@ -248,7 +373,7 @@ async def video_connection(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=page.total,
+        count=count,
     )
 
 
