@@ -99,9 +99,12 @@ def create_app(
     from resolvers.root import build_schema
     from resolvers.view import GraphQLView
 
+    graphql_schema = build_schema(
+        settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases
+    )
     graphql = GraphQLView(
         resources,
-        build_schema(settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases),
+        graphql_schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         # Voice samples arrive as GraphQL multipart uploads. Auth is a bearer header, never a
         # cookie, so a cross-site form cannot post one on a user's behalf.
@@ -130,4 +133,5 @@ def create_app(
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.runtime_state = state
+    app.state.graphql_schema = graphql_schema
     return app

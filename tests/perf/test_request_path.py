@@ -1,0 +1,159 @@
+"""The per-request path, counted: Redis round trips, SQL statements, parses, sessions.
+
+Requests go through the real ASGI app (view, admission, extensions) on the test's PostgreSQL
+and Redis; what is counted is work, never time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from tests.factories import make_user, make_video
+
+PAGE = (
+    "query Page { videos(first: 20) { edges { node { id title status duration createdAt "
+    "processingProgress owner { username } } } } }"
+)
+
+
+@pytest.fixture
+async def app_client(resources: Any) -> AsyncIterator[httpx.AsyncClient]:
+    from app import create_app
+    from runtime.bootstrap import Runtime
+
+    resources.settings.operations_per_minute = 10_000
+    app = create_app(resources.settings, run_worker=False, migrate=False, runtime=Runtime(resources))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+class RedisCalls:
+    """Counts commands (a pipeline or a script is one round trip) sent by a client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.commands: list[str] = []
+        self._original = client.execute_command
+
+    async def _execute(self, *args: Any, **kw: Any) -> Any:
+        self.commands.append(str(args[0]))
+        return await self._original(*args, **kw)
+
+    def __enter__(self) -> RedisCalls:
+        self.client.execute_command = self._execute
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.execute_command = self._original
+
+
+def statements(engine: Any) -> tuple[list[str], Any]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return seen, lambda: event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _signed_in(resources: Any, session: Any) -> tuple[str, Any]:
+    from domain import tokens
+
+    user = await make_user(session)
+    token, _ = tokens.encode(
+        resources.settings,
+        sub=user.id,
+        type=tokens.ACCESS,
+        jti="t-" + user.id.hex,
+        lifetime=timedelta(minutes=5),
+    )
+    return token, user
+
+
+async def test_an_authenticated_request_costs_one_redis_round_trip(app_client, resources, session):
+    token, _ = await _signed_in(resources, session)
+    headers = {"Authorization": f"Bearer {token}"}
+    first = await app_client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
+    assert first.status_code == 200 and "errors" not in first.json(), first.text
+    with RedisCalls(resources.redis) as calls:  # the account state is cached now
+        r = await app_client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
+    assert r.json()["data"]["me"]["username"]
+    assert calls.commands == ["EVALSHA"]  # revocation + session + account state + rate limit
+
+
+async def test_an_anonymous_request_costs_one_redis_round_trip(app_client, resources):
+    with RedisCalls(resources.redis) as calls:
+        r = await app_client.post("/graphql", json={"query": "{ __typename }"})
+    assert r.json() == {"data": {"__typename": "Query"}}
+    assert calls.commands == ["EVALSHA"]  # the operation counted, nothing else
+
+
+async def test_an_operation_without_sql_opens_no_session(app_client, resources, engine, monkeypatch):
+    opened: list[bool] = []
+    for name in ("sessionmaker", "read_sessionmaker"):
+        maker = getattr(resources, name)
+        monkeypatch.setattr(resources, name, lambda maker=maker: opened.append(True) or maker())
+    seen, stop = statements(engine)
+    try:
+        r = await app_client.post("/graphql", json={"query": "{ __typename }"})
+    finally:
+        stop()
+    assert r.status_code == 200 and opened == [] and seen == []
+
+
+async def test_a_page_is_one_statement_with_only_what_it_shows(app_client, resources, session, engine):
+    token, user = await _signed_in(resources, session)
+    for _ in range(3):
+        await make_video(session, user, script_content="a long script " * 500)
+    headers = {"Authorization": f"Bearer {token}"}
+    await app_client.post("/graphql", json={"query": PAGE}, headers=headers)  # account state cached
+    seen, stop = statements(engine)
+    try:
+        r = await app_client.post("/graphql", json={"query": PAGE}, headers=headers)
+    finally:
+        stop()
+    edges = r.json()["data"]["videos"]["edges"]
+    assert len(edges) == 3 and edges[0]["node"]["owner"]["username"] == user.username
+    assert len(seen) == 1, seen  # the page, its owners joined; no count, no per-row loads
+    (page,) = seen
+    assert "JOIN users" in page
+    for column in ("script_content", "prompt", "processing_stages", "style", "description"):
+        assert f"videos.{column}" not in page
+
+
+async def test_a_repeated_document_is_parsed_and_validated_once(app_client, resources, session):
+    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents.clear()
+    parses, validations = documents.parses, documents.validations
+    query = "query Again { __typename }"
+    for _ in range(5):
+        r = await app_client.post("/graphql", json={"query": query})
+        assert r.json() == {"data": {"__typename": "Query"}}
+    assert (documents.parses - parses, documents.validations - validations) == (1, 1)
+
+
+async def test_a_persisted_query_reuses_the_parsed_document(app_client, resources):
+    from domain.persisted_queries import sha256_of
+
+    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    query = "query Persisted { __typename }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
+    r = await app_client.post("/graphql", json={"query": query, "extensions": ext})
+    assert r.json() == {"data": {"__typename": "Query"}}
+    parses = documents.parses
+    for _ in range(3):  # by hash only, as partners send it
+        r = await app_client.get("/graphql", params={"extensions": json.dumps(ext)})
+        assert r.json() == {"data": {"__typename": "Query"}}, r.text
+    assert documents.parses == parses
