@@ -279,8 +279,16 @@ def http_client(
 
 
 class _Refusing:
+    """A synchronous transport (httpx's or httpx2's interface) that refuses every request."""
+
     def handle_request(self, request: Any) -> Any:
         raise OutboundRefusedError("synchronous requests are not allowed")
+
+    def __enter__(self) -> _Refusing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -81,7 +81,7 @@ async def net(monkeypatch: pytest.MonkeyPatch, target: FakeServer) -> FakeIntern
 
     internet = FakeInternet()
     internet.install(asyncio.get_running_loop(), monkeypatch)
-    for internal in ("127.0.0.1", "::ffff:127.0.0.1", "169.254.169.254", "10.0.0.5"):
+    for internal in ("127.0.0.1", "::ffff:7f00:1", "169.254.169.254", "10.0.0.5"):
         internet.route(internal, 80, target)  # e.g. an admin service on this machine's port 80
     return internet
 
