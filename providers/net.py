@@ -93,10 +93,6 @@ def address_refusal(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address
     return None
 
 
-def is_public_address(address: str) -> bool:
-    return address_refusal(address) is None
-
-
 async def system_resolver(host: str, port: int) -> list[str]:
     """The host's addresses from the operating system (getaddrinfo on the event loop)."""
     import asyncio
@@ -226,6 +222,8 @@ def checked_transport(
     connections through the policy. `backend` is the network below the check (tests route it)."""
     lib, core = _modules(flavour)
     transport = lib.AsyncHTTPTransport(verify=verify, trust_env=False)
+    if not isinstance(getattr(transport, "_pool", None), core.AsyncConnectionPool):  # pragma: no cover
+        raise RuntimeError(f"{flavour}'s transport layout changed: review providers/net.py")
     # The one departure from the library's transport: its connection pool gets our backend.
     transport._pool = core.AsyncConnectionPool(
         ssl_context=lib.create_ssl_context(verify=verify, trust_env=False),
