@@ -53,6 +53,7 @@ from providers.ai.base import (
 )
 from providers.ai.breaker import BreakerState, CircuitBreaker
 from providers.ai.chain import ChainFailedError, FallbackChain, price_usd
+from providers.net import OutboundPolicy
 
 if TYPE_CHECKING:
     from domain.identity import Principal
@@ -97,64 +98,75 @@ def server_key(settings: Any, name: str) -> tuple[str | None, str | None]:
 
 
 def make_external(
-    kind: str, name: str, settings: Any, api_key: str | None, base_url: str | None
+    kind: str,
+    name: str,
+    settings: Any,
+    api_key: str | None,
+    base_url: str | None,
+    *,
+    outbound: OutboundPolicy | None = None,
 ) -> Any | None:
     """An external provider of `kind` with the given key, or None (cannot do that kind, or the SDK
-    refuses the configuration)."""
-    timeout = settings.ai_timeout_seconds
+    refuses the configuration). `outbound` checks its every connection (users' own keys)."""
+    common: dict[str, Any] = {
+        "api_key": api_key,
+        "base_url": base_url,
+        "timeout": settings.ai_timeout_seconds,
+        "outbound": outbound,
+    }
     try:
         if kind == "text":
             if name == "openai":
                 from providers.ai.openai import OpenAIText
 
                 return OpenAIText(
-                    api_key=api_key,
-                    base_url=base_url,
-                    model=settings.openai_text_model,
-                    timeout=timeout,
-                    json_mode=settings.openai_json_mode,
+                    model=settings.openai_text_model, json_mode=settings.openai_json_mode, **common
                 )
             if name == "anthropic":
                 from providers.ai.anthropic import ClaudeText
 
-                return ClaudeText(
-                    api_key=api_key, base_url=base_url, model=settings.anthropic_model, timeout=timeout
-                )
+                return ClaudeText(model=settings.anthropic_model, **common)
             if name == "gemini":
                 from providers.ai.gemini import GeminiText
 
-                return GeminiText(
-                    api_key=api_key, base_url=base_url, model=settings.gemini_text_model, timeout=timeout
-                )
+                return GeminiText(model=settings.gemini_text_model, **common)
         elif kind == "image":
             if name == "openai":
                 from providers.ai.openai import OpenAIImages
 
-                return OpenAIImages(
-                    api_key=api_key, base_url=base_url, model=settings.openai_image_model, timeout=timeout
-                )
+                return OpenAIImages(model=settings.openai_image_model, **common)
             if name == "gemini":
                 from providers.ai.gemini import GeminiImages
 
-                return GeminiImages(
-                    api_key=api_key, base_url=base_url, model=settings.gemini_image_model, timeout=timeout
-                )
+                return GeminiImages(model=settings.gemini_image_model, **common)
         elif kind == "speech":
             if name == "elevenlabs":
                 from providers.ai.elevenlabs import ElevenLabsSpeech
 
-                return ElevenLabsSpeech(
-                    api_key=api_key, base_url=base_url, model=settings.elevenlabs_model, timeout=timeout
-                )
+                return ElevenLabsSpeech(model=settings.elevenlabs_model, **common)
             if name == "openai":
                 from providers.ai.openai import OpenAISpeech
 
-                return OpenAISpeech(
-                    api_key=api_key, base_url=base_url, model=settings.openai_speech_model, timeout=timeout
-                )
+                return OpenAISpeech(model=settings.openai_speech_model, **common)
     except (ProviderUnavailableError, TypeError) as exc:
         log.warning("%s provider %s not available: %s", kind, name, exc)
     return None
+
+
+def own_key_policy(settings: Any) -> OutboundPolicy:
+    """Where connections made with a user's own key may go: public addresses only (unless
+    AUTOVIDEO_ALLOW_PRIVATE_PROVIDER_URLS), on AUTOVIDEO_OUTBOUND_ALLOWED_PORTS."""
+    return OutboundPolicy(allow_private=settings.private_provider_urls_allowed, ports=settings.outbound_ports)
+
+
+def make_own(kind: str, name: str, settings: Any, api_key: str, base_url: str | None) -> Any | None:
+    """A provider on a user's own key: every connection is checked when it is made (own_key_policy,
+    providers/net.py); with the user's own base URL, its failures are reported without detail
+    (providers/ai/opaque.py), so the generation log cannot probe what listens there."""
+    from providers.ai.opaque import OpaqueErrors
+
+    provider = make_external(kind, name, settings, api_key, base_url, outbound=own_key_policy(settings))
+    return OpaqueErrors(provider) if provider is not None and base_url else provider
 
 
 def _offline(kind: str) -> Any:
@@ -462,7 +474,7 @@ class AIService:
             for name in order:
                 if name in access.keys:
                     key, base_url = access.keys[name]
-                    provider = make_external(kind, name, self.settings, key, base_url)
+                    provider = make_own(kind, name, self.settings, key, base_url)
                     if provider is not None:
                         own.append(provider)
         own_names = {p.name for p in own}
@@ -930,39 +942,37 @@ async def my_quotas(session: AsyncSession, principal: Principal) -> list[Any]:
 
 
 async def _check_base_url(resources: Any, base_url: str | None) -> str | None:
-    """An own endpoint must be an absolute http(s) URL; in production only https, and only to
-    public addresses, so a user cannot aim the server at its own network (SSRF)."""
+    """An own endpoint must be an absolute http(s) URL (only https in production) on an allowed
+    port, resolving to public addresses unless private ones are allowed. This early check gives a
+    clear error; every connection is checked again when it is made (providers/net.py)."""
     from urllib.parse import urlsplit
+
+    from providers.net import OutboundRefusedError, UnresolvableHostError
 
     value = (base_url or "").strip()
     if not value:
         return None
     if len(value) > 500:
         raise BadInput("The base URL is too long.", field="baseUrl")
-    parts = urlsplit(value)
     settings = resources.settings
     allowed = ("https",) if settings.environment == "production" else ("https", "http")
+    parts = urlsplit(value)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise BadInput("The base URL has an invalid port.", field="baseUrl") from None
     if parts.scheme not in allowed or not parts.hostname:
         raise BadInput(f"The base URL must be an absolute {' or '.join(allowed)} URL.", field="baseUrl")
-    private_ok = settings.allow_private_provider_urls
-    if private_ok is None:
-        private_ok = settings.environment != "production"
-    if not private_ok and not await _public_host(parts.hostname, parts.port or 443):
-        raise BadInput("The base URL must point at a public internet address.", field="baseUrl")
+    policy = own_key_policy(settings)
+    if policy.ports is not None and port not in policy.ports:
+        ports = ", ".join(str(p) for p in sorted(policy.ports))
+        raise BadInput(f"The base URL's port must be one of: {ports}.", field="baseUrl")
+    if not policy.allow_private:
+        try:
+            await policy.addresses(parts.hostname, port)
+        except (OutboundRefusedError, UnresolvableHostError):
+            raise BadInput("The base URL must point at a public internet address.", field="baseUrl") from None
     return value
-
-
-async def _public_host(host: str, port: int) -> bool:
-    import asyncio
-    import ipaddress
-    import socket
-
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return False
-    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
 
 
 async def set_provider_key(
@@ -1057,7 +1067,10 @@ async def clone_voice(
             "Voice cloning uses ElevenLabs: add your ElevenLabs key (setProviderKey) or upgrade to Premium.",
             field="sample",
         )
-    provider = make_external("speech", "elevenlabs", resources.settings, key, base_url)
+    if "elevenlabs" in access.keys:
+        provider = make_own("speech", "elevenlabs", resources.settings, key, base_url)
+    else:
+        provider = make_external("speech", "elevenlabs", resources.settings, key, base_url)
     if provider is None:
         raise BadInput("ElevenLabs is not available for this account.", field="sample")
     try:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # A development secret is generated per data folder (see `secret_file`), so a
 # fresh clone runs without configuration but no two installs share a key.
@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     ai_timeout_seconds: float = 60.0
     allow_private_provider_urls: bool | None = None
     """May users' own provider base URLs point at private/loopback addresses? Default: not in production."""
+    outbound_allowed_ports: Annotated[list[int] | None, NoDecode] = None
+    """Ports connections on a user's behalf (own provider base URLs) may use, e.g. `80,443,8443`.
+    Default: 80 and 443 in production, any port otherwise."""
     ai_cache_ttl_seconds: int = 7 * 24 * 3600
     text_providers: list[str] = Field(default_factory=lambda: ["openai", "anthropic", "gemini", "offline"])
     image_providers: list[str] = Field(default_factory=lambda: ["openai", "gemini", "procedural"])
@@ -141,6 +144,21 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return v or None
 
+    @field_validator("outbound_allowed_ports", mode="before")
+    @classmethod
+    def _ports_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip().strip("[]")
+            return [p.strip() for p in text.split(",") if p.strip()] if text else None
+        return v
+
+    @field_validator("outbound_allowed_ports")
+    @classmethod
+    def _ports_range(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(not 1 <= p <= 65535 for p in v):
+            raise ValueError("ports must be between 1 and 65535")
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _database_url_scheme(cls, v: str | None) -> str | None:
@@ -176,6 +194,20 @@ class Settings(BaseSettings):
         return self
 
     # ---------------------------------------------------------------- derived
+
+    @property
+    def private_provider_urls_allowed(self) -> bool:
+        """allow_private_provider_urls, with its default applied (not in production)."""
+        if self.allow_private_provider_urls is not None:
+            return self.allow_private_provider_urls
+        return self.environment != "production"
+
+    @property
+    def outbound_ports(self) -> frozenset[int] | None:
+        """outbound_allowed_ports with its default applied; None means any port."""
+        if self.outbound_allowed_ports is not None:
+            return frozenset(self.outbound_allowed_ports)
+        return frozenset({80, 443}) if self.environment == "production" else None
 
     @cached_property
     def media_dir(self) -> Path:

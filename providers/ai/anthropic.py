@@ -16,6 +16,7 @@ from providers.ai.base import (
 )
 from providers.ai.errors import ProviderRejectedError, cause_for, map_anthropic_error
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
+from providers.net import OutboundPolicy, http_client
 
 
 class ClaudeText:
@@ -28,7 +29,10 @@ class ClaudeText:
         timeout: float = 60.0,
         name: str = "anthropic",
         temperature: float | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
+        """`outbound`: check every connection against this policy (a user's own key, see
+        providers/net.py); None keeps the SDK's own client."""
         if not api_key:
             raise ProviderUnavailableError(name, "no API key configured")
         self.name = name
@@ -37,8 +41,9 @@ class ClaudeText:
         self.timeout = timeout
         self.temperature = temperature
         self._secrets: tuple[str | None, ...] = (api_key,)
+        self._http = http_client(outbound, flavour="httpx2", timeout=timeout) if outbound else None
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0, http_client=self._http
         )
 
     def _error(self, exc: BaseException) -> ProviderError:
@@ -46,6 +51,8 @@ class ClaudeText:
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""

@@ -34,6 +34,7 @@ from providers.ai.base import (
 )
 from providers.ai.errors import ProviderRejectedError, cause_for, map_elevenlabs_error
 from providers.ai.openai import PcmAudio, write_wav
+from providers.net import OutboundPolicy, http_client
 
 _NO_RETRIES: Any = {"max_retries": 0}
 _WORD = re.compile(r"\S+")
@@ -103,9 +104,11 @@ class ElevenLabsSpeech:
         sample_rate: int = 22050,
         max_chars: int = 4500,
         send_language: bool = False,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         """`sample_rate` picks output_format pcm_<rate> (16000, 22050, 24000, 44100);
-        `send_language` passes language_code (only some models accept it)."""
+        `send_language` passes language_code (only some models accept it); `outbound` checks
+        every connection against this policy (a user's own key, see providers/net.py)."""
         if not api_key:
             raise ProviderUnavailableError(name, "no API key configured")
         self.name = name
@@ -117,10 +120,17 @@ class ElevenLabsSpeech:
         self.max_chars = max(100, max_chars)
         self.send_language = send_language
         self._secrets: tuple[str | None, ...] = (api_key,)
-        self._client = AsyncElevenLabs(api_key=api_key, base_url=base_url, timeout=timeout)
+        self._http = http_client(outbound, timeout=timeout) if outbound else None
+        self._client = AsyncElevenLabs(
+            api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=self._http
+        )
 
     def _error(self, exc: BaseException) -> ProviderError:
         return map_elevenlabs_error(self.name, exc, self._secrets)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""

@@ -7,6 +7,8 @@ ever see our error classes:
     429                      -> RateLimitedError (retry_after from Retry-After / retry-after-ms)
     408, 5xx, connection     -> TransientProviderError
     timeouts                 -> ProviderTimeoutError
+    refused by the outbound  -> ProviderAddressRefusedError ("The provider address is not allowed",
+      policy (providers/net)    permanent, counts for the breaker; nothing about the address)
     401 / 403                -> ProviderAuthError        (permanent, counts for the breaker)
     404                      -> ProviderNotFoundError    (permanent, counts: wrong model / endpoint)
     400 / 409 / 413 / 422    -> ProviderRejectedError    (permanent, request-specific)
@@ -34,9 +36,12 @@ from providers.ai.base import (
     RateLimitedError,
     TransientProviderError,
 )
+from providers.net import OutboundRefusedError
 
 __all__ = [
+    "ADDRESS_REFUSED",
     "MalformedResponseError",
+    "ProviderAddressRefusedError",
     "ProviderAuthError",
     "ProviderNotFoundError",
     "ProviderRejectedError",
@@ -64,11 +69,36 @@ class ProviderRejectedError(PermanentProviderError):
     """400/422...: this particular request was refused (bad parameter, content policy)."""
 
 
+ADDRESS_REFUSED = "The provider address is not allowed"
+
+
+class ProviderAddressRefusedError(PermanentProviderError):
+    """The outbound policy (providers/net.py) refused the provider's address or port. The message
+    is always ADDRESS_REFUSED: which address or port, and why, go to logs only."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider, ADDRESS_REFUSED)
+
+
 def counts_against_provider(err: ProviderError) -> bool:
     """Whether a failure says something about the provider's health (for the circuit
-    breaker) rather than about the one request: transient failures, bad credentials
-    and a missing model/endpoint count; a refused request does not."""
-    return err.transient or isinstance(err, ProviderAuthError | ProviderNotFoundError)
+    breaker) rather than about the one request: transient failures, bad credentials, a
+    missing model/endpoint and a refused address count; a refused request does not."""
+    return err.transient or isinstance(
+        err, ProviderAuthError | ProviderNotFoundError | ProviderAddressRefusedError
+    )
+
+
+def refused(provider: str, exc: BaseException | None) -> ProviderAddressRefusedError | None:
+    """ProviderAddressRefusedError when the outbound policy refused a connection somewhere in
+    exc's chain (the SDKs wrap transport errors in their own)."""
+    for _ in range(20):
+        if exc is None:
+            return None
+        if isinstance(exc, OutboundRefusedError):
+            return ProviderAddressRefusedError(provider)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 # ------------------------------------------------------------------ helpers
@@ -216,6 +246,8 @@ def map_openai_error(provider: str, exc: BaseException, secrets: Iterable[str | 
 
     if isinstance(exc, ProviderError):
         return exc
+    if (refusal := refused(provider, exc)) is not None:
+        return refusal
     if isinstance(exc, openai.APITimeoutError):
         return _timeout(provider)
     if isinstance(exc, openai.APIConnectionError):
@@ -246,6 +278,8 @@ def map_anthropic_error(
 
     if isinstance(exc, ProviderError):
         return exc
+    if (refusal := refused(provider, exc)) is not None:
+        return refusal
     if isinstance(exc, anthropic.APITimeoutError):
         return _timeout(provider)
     if isinstance(exc, anthropic.APIConnectionError):
@@ -277,6 +311,8 @@ def map_gemini_error(provider: str, exc: BaseException, secrets: Iterable[str | 
 
     if isinstance(exc, ProviderError):
         return exc
+    if (refusal := refused(provider, exc)) is not None:
+        return refusal
     if isinstance(exc, genai_errors.APIError):
         headers: Mapping[str, str] | None = None
         response = getattr(exc, "response", None)
@@ -302,6 +338,8 @@ def map_elevenlabs_error(
 
     if isinstance(exc, ProviderError):
         return exc
+    if (refusal := refused(provider, exc)) is not None:
+        return refusal
     if type(exc).__name__ == "ParsingError" or (
         isinstance(exc, ApiError) and exc.status_code is not None and 200 <= exc.status_code < 300
     ):  # the SDK raises these when a 2xx body is not the JSON it expects

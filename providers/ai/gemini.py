@@ -4,7 +4,9 @@ SDK notes (google-genai 3.6):
 - `HttpOptions.timeout` is in MILLISECONDS.
 - With aiohttp installed the async client uses it, and on connection errors it
   silently sleeps 1-10 s and retries once unless `retry_options` is set; we set
-  `HttpRetryOptions(attempts=1)` so there are no SDK retries at all.
+  `HttpRetryOptions(attempts=1)` so there are no SDK retries at all. Given an httpx
+  client (`httpx_async_client`, our checked one for a user's own key) it uses that
+  instead of aiohttp, and leaves closing it to us.
 - `models.generate_images` (Imagen) is Vertex-only in this release, so images use
   `generate_content` with image output (response_modalities=["IMAGE"]).
 """
@@ -30,6 +32,7 @@ from providers.ai.base import (
 from providers.ai.errors import ProviderRejectedError, cause_for, map_gemini_error
 from providers.ai.openai import fit_image
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
+from providers.net import OutboundPolicy, http_client, refusing_sync_client
 
 _BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
 
@@ -46,7 +49,10 @@ class _GeminiBase:
         timeout: float = 60.0,
         name: str = "gemini",
         api_version: str | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
+        """`outbound`: check every connection against this policy (a user's own key, see
+        providers/net.py); None keeps the SDK's own clients."""
         if not api_key:
             raise ProviderUnavailableError(name, "no API key configured")
         self.name = name
@@ -54,16 +60,25 @@ class _GeminiBase:
         self.base_url = base_url
         self.timeout = timeout
         self._secrets: tuple[str | None, ...] = (api_key,)
+        self._http = http_client(outbound, flavour="httpx2", timeout=timeout) if outbound else None
         options = types.HttpOptions(
             base_url=base_url,
             api_version=api_version,
             timeout=max(1, int(timeout * 1000)),
             retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=self._http,
+            # The SDK builds a sync client too; ours connects nowhere (we only call async).
+            httpx_client=refusing_sync_client("httpx2") if outbound else None,
         )
         self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
 
     def _error(self, exc: BaseException) -> ProviderError:
         return map_gemini_error(self.name, exc, self._secrets)
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def _generate(self, contents: str, config: types.GenerateContentConfig) -> Any:
         try:
@@ -125,9 +140,16 @@ class GeminiText(_GeminiBase):
         name: str = "gemini",
         api_version: str | None = None,
         temperature: float | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         super().__init__(
-            api_key, base_url=base_url, model=model, timeout=timeout, name=name, api_version=api_version
+            api_key,
+            base_url=base_url,
+            model=model,
+            timeout=timeout,
+            name=name,
+            api_version=api_version,
+            outbound=outbound,
         )
         self.temperature = temperature
 

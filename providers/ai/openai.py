@@ -3,7 +3,12 @@
 `base_url` points any of them at an OpenAI-compatible server (Ollama, vLLM,
 LM Studio, LocalAI...); give it a `name` ("ollama") so logs and breakers tell
 them apart. The SDK's own retries are off: retrying and falling back is the
-FallbackChain's job.
+FallbackChain's job. With an `outbound` policy (a user's own key) every connection
+goes through providers/net.py's checked transport, redirects off.
+
+Generated images are taken as inline base64, or downloaded from the provider's own
+origin only (same scheme, host and port as its base URL), through the same client,
+without redirects, and at most MAX_IMAGE_BYTES.
 """
 
 from __future__ import annotations
@@ -37,10 +42,25 @@ from providers.ai.base import (
     Usage,
     Voice,
 )
-from providers.ai.errors import ProviderRejectedError, cause_for, map_openai_error
+from providers.ai.errors import (
+    ProviderAddressRefusedError,
+    ProviderRejectedError,
+    cause_for,
+    map_openai_error,
+)
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
+from providers.net import (
+    UNRESTRICTED,
+    OutboundPolicy,
+    OutboundRefusedError,
+    TooLargeError,
+    http_client,
+    read_capped,
+    same_origin,
+)
 
 _PLACEHOLDER_KEY = "not-needed"
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class _OpenAIBase:
@@ -56,7 +76,10 @@ class _OpenAIBase:
         model: str | None = None,
         timeout: float = 60.0,
         name: str = "openai",
+        outbound: OutboundPolicy | None = None,
     ) -> None:
+        """`outbound`: check every connection against this policy (a user's own key); None
+        keeps the SDK's own client (the server's configured providers)."""
         if not api_key and not base_url:
             raise ProviderUnavailableError(name, "no API key configured")
         self.name = name
@@ -64,12 +87,14 @@ class _OpenAIBase:
         self.base_url = base_url
         self.timeout = timeout
         self._secrets: tuple[str | None, ...] = (api_key,)
+        self._http = http_client(outbound, flavour="httpx2", timeout=timeout) if outbound else None
         # Local servers usually ignore the key but the SDK insists on one.
         self._client = openai.AsyncOpenAI(
             api_key=api_key or _PLACEHOLDER_KEY,
             base_url=base_url,
             timeout=timeout,
             max_retries=0,
+            http_client=self._http,
         )
 
     def _error(self, exc: BaseException) -> ProviderError:
@@ -77,6 +102,8 @@ class _OpenAIBase:
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""
@@ -100,12 +127,15 @@ class OpenAIText(_OpenAIBase):
         json_mode: bool = True,
         temperature: float | None = None,
         max_tokens_param: str | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         """`json_mode` sends response_format={"type": "json_object"} (turn it off for servers
         that reject it; the prompt still asks for JSON and the parser is strict).
         `max_tokens_param`: "max_completion_tokens" (default for api.openai.com),
         "max_tokens" (default with a base_url), or "" to send no limit."""
-        super().__init__(api_key, base_url=base_url, model=model, timeout=timeout, name=name)
+        super().__init__(
+            api_key, base_url=base_url, model=model, timeout=timeout, name=name, outbound=outbound
+        )
         self.json_mode = json_mode
         self.temperature = temperature
         if max_tokens_param is None:
@@ -214,11 +244,14 @@ class OpenAIImages(_OpenAIBase):
         sizes: Sequence[str] | None = None,
         quality: str | None = None,
         request_b64: bool | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         """`sizes` the server accepts (default: by model family); `request_b64` sends
         response_format="b64_json" (default: only for dall-e models - GPT image models
         always answer base64 and reject the parameter)."""
-        super().__init__(api_key, base_url=base_url, model=model, timeout=timeout, name=name)
+        super().__init__(
+            api_key, base_url=base_url, model=model, timeout=timeout, name=name, outbound=outbound
+        )
         if sizes is None:
             sizes = next(s for prefix, s in _SIZES_BY_MODEL if self.model.startswith(prefix))
         if not sizes:
@@ -270,20 +303,33 @@ class OpenAIImages(_OpenAIBase):
         )
 
     async def _download(self, url: str) -> bytes:
-        import httpx
+        """The image at `url`, which must be on the provider's own origin, read through the
+        provider's client (checked connections, no redirects) up to MAX_IMAGE_BYTES."""
+        import httpx2
 
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True) as client:
-                response = await client.get(url)
-        except httpx.TimeoutException as exc:
-            raise self._error(TimeoutError()) from exc
-        except httpx.HTTPError as exc:
-            raise TransientProviderError(self.name, "could not download the generated image") from exc
-        if response.status_code != 200:
-            raise TransientProviderError(
-                self.name, f"could not download the generated image (HTTP {response.status_code})"
+        if not same_origin(url, str(self._client.base_url)):
+            raise MalformedResponseError(
+                self.name, "answered with an image URL that is not on its own host (not downloaded)"
             )
-        return response.content
+        client = self._http or http_client(UNRESTRICTED, flavour="httpx2", timeout=self.timeout)
+        try:
+            async with client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise TransientProviderError(self.name, "could not download the generated image")
+                return await read_capped(response, MAX_IMAGE_BYTES)
+        except OutboundRefusedError as exc:
+            raise ProviderAddressRefusedError(self.name) from exc
+        except TooLargeError:
+            raise MalformedResponseError(
+                self.name, f"answered with an image larger than {MAX_IMAGE_BYTES // 2**20} MB"
+            ) from None
+        except httpx2.TimeoutException as exc:
+            raise self._error(TimeoutError()) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            raise TransientProviderError(self.name, "could not download the generated image") from exc
+        finally:
+            if client is not self._http:
+                await client.aclose()
 
 
 # ------------------------------------------------------------------ speech
@@ -390,8 +436,11 @@ class OpenAISpeech(_OpenAIBase):
         concurrency: int = 4,
         pause: float = 0.25,
         instructions: str | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
-        super().__init__(api_key, base_url=base_url, model=model, timeout=timeout, name=name)
+        super().__init__(
+            api_key, base_url=base_url, model=model, timeout=timeout, name=name, outbound=outbound
+        )
         self.voice = voice
         self.voices = tuple(voices) if voices is not None else OPENAI_VOICES
         self.concurrency = max(1, concurrency)
