@@ -176,10 +176,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_defaults(self) -> Settings:
         """GraphiQL and introspection are for development: off in production unless asked for."""
-        if self.graphiql is None:
-            self.graphiql = self.environment != "production"
-        if self.introspection is None:
-            self.introspection = self.environment != "production"
+        for name in ("graphiql", "introspection"):
+            if getattr(self, name) is None:
+                setattr(self, name, self.environment != "production")
+                self.__pydantic_fields_set__.discard(name)  # still the default, not a choice
         return self
 
     @field_validator("redis_url")
