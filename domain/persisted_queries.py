@@ -82,9 +82,7 @@ class Resolved:
     once the operation validated."""
 
 
-async def resolve(
-    resources: Resources, principal: Principal, persisted: Any, query: str | None
-) -> Resolved:
+async def resolve(resources: Resources, principal: Principal, persisted: Any, query: str | None) -> Resolved:
     """The document to run. `persisted` is extensions.persistedQuery (None when absent).
     Stores nothing."""
     if persisted is None:

@@ -80,9 +80,8 @@ class RequestIdMiddleware:
         except Exception as exc:
             from runtime.logs import format_exception
 
-            log.error(
-                "unhandled error (request id %s) in %s %s\n%s", rid, kind, scope.get("path"), format_exception(exc)
-            )
+            where = f"{kind} {scope.get('path')}"
+            log.error("unhandled error (request id %s) in %s\n%s", rid, where, format_exception(exc))
             if kind != "http" or started:
                 raise _Logged() from None
             body = f"Internal server error (request id {rid}).".encode()

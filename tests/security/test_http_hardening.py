@@ -99,7 +99,7 @@ async def test_old_style_links_without_filename_still_verify(media):
 
 
 async def test_security_headers_on_every_response(media):
-    storage, client = media
+    _, client = media
     for r in [
         await client.get("/healthz"),
         await client.get("/media/videos/x/video.mp4", params={"exp": "1", "sig": "00"}),

@@ -18,7 +18,7 @@ from providers.storage.local import sign
 from tests.live import LiveServer, service_env
 
 SECRET = "Correct-Horse-Battery-Staple-42"
-LOGIN = 'mutation { login(input: {login: "nobody@example.com", password: "%s"}) { accessToken } }' % SECRET
+LOGIN = 'mutation { login(input: {login: "nobody@example.com", password: "' + SECRET + '"}) { accessToken } }'
 KEY = "videos/abc/v1/video.mp4"
 
 
@@ -56,7 +56,7 @@ def test_server_log_holds_no_secrets(server, e2e_database):
     posted = httpx.post(server.graphql, json={"query": LOGIN}, headers={"X-Forwarded-For": "203.0.113.7"})
     assert posted.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # GET puts the document (and its literals) in the URL
-    got = httpx.get(server.graphql, params={"query": '{ video(id: "%s") { id } }' % SECRET})
+    got = httpx.get(server.graphql, params={"query": '{ video(id: "' + SECRET + '") { id } }'})
     assert got.json()["errors"][0]["extensions"]["code"]
     exp = int(time.time()) + 600
     signature = sign(server.secret, KEY, exp)
