@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import uuid
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def request_id() -> str:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _incoming(scope: Scope) -> str | None:

@@ -46,12 +46,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = message.get("headers") or []
-                if any(name in names for name, _ in present):
-                    have = {name for name, _ in present}
-                    message["headers"] = [*present, *(h for h in extra if h[0] not in have)]
+                present = list(message.get("headers") or ())
+                for name, _ in present:
+                    if name in names:  # the route chose one of these itself: keep its choice
+                        have = {name for name, _ in present}
+                        present += [h for h in extra if h[0] not in have]
+                        break
                 else:
-                    message["headers"] = [*present, *extra]
+                    present += extra
+                message["headers"] = present
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
