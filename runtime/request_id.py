@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import os
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
