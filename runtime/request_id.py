@@ -11,6 +11,7 @@ of uvicorn's traceback of the raw exception.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import os
 import re
@@ -41,8 +42,22 @@ def request_id() -> str:
     return value
 
 
+# A random per-process prefix and a counter: unique across processes and cheap (no system call
+# per request). Ids are not secrets; a forked child draws a prefix of its own.
+_prefix = os.urandom(8).hex()
+_counter = itertools.count()
+
+
+def _reseed() -> None:
+    global _prefix, _counter
+    _prefix, _counter = os.urandom(8).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
 def new_request_id() -> str:
-    return os.urandom(16).hex()
+    return f"{_prefix}{next(_counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 def _incoming(scope: Scope) -> str | None:
