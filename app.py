@@ -14,10 +14,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from runtime.request_id import RequestIdMiddleware
+from runtime.security_headers import SecurityHeaders
 from runtime.settings import Settings, load_settings
 
 log = logging.getLogger("autovideo")
+
+# Media is never a page: nothing in it runs, loads or frames anything.
+MEDIA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 def create_app(
@@ -68,8 +74,10 @@ def create_app(
         )
 
     async def media(request: Request) -> Response:
-        """Local storage downloads: only with a valid, unexpired signature from a URL we issued."""
-        from providers.storage.local import LocalStorage, verify
+        """Local storage downloads: only with a valid, unexpired signature from a URL we issued.
+        The content type comes from the key; `filename` (covered by the signature) only names
+        the download."""
+        from providers.storage.local import OPAQUE, LocalStorage, media_type, verify
 
         storage = resources().extras["storage"]
         if not isinstance(storage, LocalStorage):
@@ -79,7 +87,8 @@ def create_app(
             expires = int(request.query_params.get("exp", "0"))
         except ValueError:
             expires = 0
-        if not verify(storage.secret, key, expires, request.query_params.get("sig", "")):
+        filename = request.query_params.get("filename") or None
+        if not verify(storage.secret, key, expires, request.query_params.get("sig", ""), filename=filename):
             return PlainTextResponse("This link is invalid or has expired.", status_code=403)
         try:
             path = storage.path_of(key)
@@ -87,8 +96,11 @@ def create_app(
             return PlainTextResponse("Not found", status_code=404)
         if not await asyncio.to_thread(path.is_file):
             return PlainTextResponse("Not found", status_code=404)
-        filename = request.query_params.get("filename")
-        return FileResponse(path, filename=filename, headers={"Cache-Control": "private, max-age=3600"})
+        kind = media_type(key)
+        headers = {"Cache-Control": "private, max-age=3600", "Content-Security-Policy": MEDIA_CSP}
+        if kind == OPAQUE and not filename:
+            headers["Content-Disposition"] = "attachment"
+        return FileResponse(path, media_type=kind, filename=filename, headers=headers)
 
     async def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -100,7 +112,10 @@ def create_app(
     from resolvers.view import GraphQLView
 
     graphql_schema = build_schema(
-        settings.max_query_depth, settings.max_query_tokens, settings.max_query_aliases
+        settings.max_query_depth,
+        settings.max_query_tokens,
+        settings.max_query_aliases,
+        introspection=bool(settings.introspection),
     )
     graphql = GraphQLView(
         resources,
@@ -119,8 +134,16 @@ def create_app(
         Route("/metrics", metrics),
         Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
     ]
-    # Outermost first: the request span covers everything, the metrics see CORS answers too.
-    middleware = [m for m in [telemetry.tracing_middleware(routes)] if m is not None]
+    # Outermost first: the client address is settled before anything reads it, the request id
+    # is in every log line, the request span covers everything, the metrics see CORS answers too.
+    middleware = []
+    if settings.trusted_proxies:  # else the client address is the socket's peer, whatever it sends
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
+    middleware += [
+        Middleware(RequestIdMiddleware),
+        Middleware(SecurityHeaders, https=settings.public_base_url.startswith("https://")),
+    ]
+    middleware += [m for m in [telemetry.tracing_middleware(routes)] if m is not None]
     middleware.append(Middleware(telemetry.HttpMetrics, routes=routes))
     if settings.cors_origins:
         middleware.append(

@@ -28,6 +28,8 @@ def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEn
         pool_pre_ping=False,
         pool_recycle=1800,
         echo=echo,
+        # Statement errors and echo never print bound values (password hashes, e-mails, tokens).
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": "autovideo", "timezone": "UTC"}},
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
@@ -15,6 +16,7 @@ from resolvers import social as social_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.document_cache import DocumentCache, DocumentStore, Limits
+from schema.error_log import Schema
 from schema.errors import ErrorCodes
 from schema.metrics import OperationMetrics
 from schema.permissions import RequiresPermissionDirective
@@ -56,15 +58,23 @@ class Subscription(video_resolvers.VideoSubscription):
 
 
 def build_schema(
-    max_depth: int = 12, max_tokens: int = 2000, max_aliases: int = 50, *, tracing: bool | None = None
+    max_depth: int = 12,
+    max_tokens: int = 2000,
+    max_aliases: int = 50,
+    *,
+    tracing: bool | None = None,
+    introspection: bool = True,
 ) -> strawberry.Schema:
     """`tracing` (default: whether an exporter is configured) adds a span per operation and, when
-    recorded, per resolver; off, no extension wraps a field, so plain fields resolve synchronously."""
+    recorded, per resolver; off, no extension wraps a field, so plain fields resolve synchronously.
+    `introspection=False` refuses __schema/__type (a validation rule, cached with the document)."""
     from runtime.telemetry import tracer_provider
 
     if tracing is None:
         tracing = tracer_provider() is not None
     store = DocumentStore(Limits(max_depth=max_depth, max_tokens=max_tokens, max_aliases=max_aliases))
+    if not introspection:
+        store.rules = (*store.rules, NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         OperationMetrics,  # outermost, only observes: it sees refusals and final error codes
         PersistedQueries,  # first to act: it may refuse the request before anything else starts
@@ -74,7 +84,7 @@ def build_schema(
         UnitOfWork,
         DocumentCache.factory(store),
     ]
-    built = strawberry.Schema(
+    built = Schema(  # strawberry.Schema that logs errors once, redacted (schema/error_log.py)
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

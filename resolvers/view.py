@@ -28,13 +28,15 @@ class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: Any) -> None:
         from domain.errors import DomainError
         from domain.persisted_queries import resolve
+        from schema.persisted_queries import socket_operation
 
         payload = message.get("payload") or {}
         persisted = (payload.get("extensions") or {}).get("persistedQuery")
+        resolved = None
         if persisted is not None and self.connection_acknowledged:
             context = self.context
             try:
-                document = await resolve(
+                resolved = await resolve(
                     context.resources, context.principal, persisted, payload.get("query")
                 )
             except DomainError as exc:
@@ -42,8 +44,9 @@ class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 reply: Any = {"id": message["id"], "type": "error", "payload": [error]}
                 await self.send_message(reply)
                 return
-            message = {**message, "payload": {**payload, "query": document}}
-        await super().handle_subscribe(message)
+            message = {**message, "payload": {**payload, "query": resolved.document}}
+        with socket_operation(resolved):  # a new document is stored once the operation validated
+            await super().handle_subscribe(message)
 
 
 class GraphQLView(GraphQL):

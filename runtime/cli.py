@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -49,7 +48,9 @@ async def _finish(cleanup: Coroutine[Any, Any, None]) -> None:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from runtime.logs import configure
+
+    configure(level)
 
 
 @click.group()
@@ -71,6 +72,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
     import uvicorn
 
     from app import create_app
+    from runtime.logs import uvicorn_log_config
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
     if port is not None and "public_base_url" not in settings.model_fields_set:
@@ -88,6 +90,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level.lower(),
+                # Our format and request id; the access log without query strings (signatures).
+                log_config=uvicorn_log_config(settings.log_level),
+                # X-Forwarded-* are honoured by the app, only from AUTOVIDEO_TRUSTED_PROXIES
+                # (uvicorn's own default would trust any local process).
+                proxy_headers=False,
+                server_header=False,
                 lifespan="on",
             )
             await uvicorn.Server(config).serve()

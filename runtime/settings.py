@@ -66,7 +66,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 8000
-    graphiql: bool = True
+    graphiql: bool | None = None
+    """Serve GraphiQL at GET /graphql. Default: on, except in production."""
+    introspection: bool | None = None
+    """Answer __schema/__type queries. Default: on, except in production."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses (or networks, e.g. 10.0.0.0/8) of reverse proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are believed; comma-separated. Default none: the client address is the
+    socket's peer, whatever the headers say."""
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 50
@@ -78,6 +85,12 @@ class Settings(BaseSettings):
     """Videos one user may have pending or processing at once."""
     persisted_queries_only: bool = False
     """When true, non-persisted documents are refused (PERSISTED_QUERY_NOT_ALLOWED) for API-key callers."""
+    persisted_query_max_bytes: int = 16_384
+    """Largest document APQ stores (larger ones still run, they are just not stored)."""
+    persisted_queries_per_day: int = 100
+    """New APQ documents one caller (user, or anonymous address) may store per day."""
+    persisted_query_bytes_per_day: int = 256 * 1024
+    """Bytes of new APQ documents one caller may store per day."""
 
     # Workers.
     worker_concurrency: int = 2
@@ -136,6 +149,43 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "Auto Video <no-reply@autovideo.local>"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip()
+            if v.startswith("["):
+                import json
+
+                return json.loads(v)
+            return [item.strip() for item in v.split(",") if item.strip()]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        normalised = []
+        for item in v:
+            try:
+                if "/" in item:
+                    normalised.append(str(ipaddress.ip_network(item, strict=False)))
+                else:
+                    normalised.append(str(ipaddress.ip_address(item)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return normalised
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Settings:
+        """GraphiQL and introspection are for development: off in production unless asked for."""
+        for name in ("graphiql", "introspection"):
+            if getattr(self, name) is None:
+                setattr(self, name, self.environment != "production")
+                self.__pydantic_fields_set__.discard(name)  # still the default, not a choice
+        return self
 
     @field_validator("redis_url")
     @classmethod

@@ -1,8 +1,9 @@
-"""Every error leaves with a stable `extensions.code`; internal details never leave."""
+"""Every error leaves with a stable `extensions.code`; internal details never leave.
+Internal errors carry `extensions.requestId`, the id their (single) log entry has: logging is
+schema.error_log's job, not this module's."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 
@@ -10,8 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import DomainError
-
-log = logging.getLogger("autovideo.graphql")
+from runtime.request_id import request_id
 
 INTERNAL_MESSAGE = "Internal server error."
 
@@ -49,9 +49,10 @@ def classify(error: GraphQLError) -> GraphQLError:
             ext["code"] = "GRAPHQL_VALIDATION_FAILED" if error.locations or error.nodes else "BAD_USER_INPUT"
         else:
             ext["code"] = "BAD_USER_INPUT" if "Variable" in message else "INTERNAL_SERVER_ERROR"
+            if ext["code"] == "INTERNAL_SERVER_ERROR":
+                ext["requestId"] = request_id()
         return GraphQLError(message, error.nodes, error.source, error.positions, error.path, None, ext)
-    log.error("unhandled error at %s", error.path, exc_info=original)
-    ext = {"code": "INTERNAL_SERVER_ERROR"}
+    ext = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id()}
     return GraphQLError(INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path, None, ext)
 
 

@@ -22,15 +22,51 @@ def _safe_key(key: str) -> str:
     return "/".join(parts)
 
 
-def sign(secret: str, key: str, expires: int) -> str:
-    msg = f"{key}\n{expires}".encode()
-    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+# What /media answers with: the type follows the key's extension, never the request. Unknown
+# kinds are served as opaque bytes (and, with nosniff, never rendered by a browser).
+MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".flac": "audio/flac",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+}
+OPAQUE = "application/octet-stream"
 
 
-def verify(secret: str, key: str, expires: int, signature: str, now: float | None = None) -> bool:
+def media_type(key: str) -> str:
+    dot = key.rfind(".")
+    return MEDIA_TYPES.get(key[dot:].lower(), OPAQUE) if dot > key.rfind("/") else OPAQUE
+
+
+def sign(secret: str, key: str, expires: int, filename: str | None = None) -> str:
+    """HMAC over the key, the expiry and (when the link names one) the download's filename, so
+    none of them can be changed in a link we issued."""
+    msg = f"{key}\n{expires}" + (f"\nfilename={filename}" if filename else "")
+    return hmac.new(secret.encode(), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str,
+    key: str,
+    expires: int,
+    signature: str,
+    now: float | None = None,
+    *,
+    filename: str | None = None,
+) -> bool:
     if expires < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(sign(secret, key, expires), signature)
+    return hmac.compare_digest(sign(secret, key, expires, filename), signature)
 
 
 class LocalStorage:
@@ -97,7 +133,7 @@ class LocalStorage:
     async def url(self, key: str, *, expires_in: int = 3600, filename: str | None = None) -> str:
         key = _safe_key(key)
         expires = int(time.time()) + expires_in
-        query = {"exp": str(expires), "sig": sign(self.secret, key, expires)}
+        query = {"exp": str(expires), "sig": sign(self.secret, key, expires, filename)}
         if filename:
             query["filename"] = filename
         return f"{self.base_url}/media/{quote(key)}?{urlencode(query)}"

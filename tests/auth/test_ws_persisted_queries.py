@@ -51,3 +51,13 @@ async def test_apq_over_websocket(live_api):
         wrong = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
         mismatch = await send_subscribe(conn, {"query": query, "extensions": wrong})
         assert mismatch[-1]["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+        # a document that does not validate is not stored (the store waits for validation)
+        invalid = "query Invalid { nope }"
+        invalid_ext = {
+            "persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(invalid.encode()).hexdigest()}
+        }
+        refused = await send_subscribe(conn, {"query": invalid, "extensions": invalid_ext})
+        assert refused[-1]["type"] == "error"
+        missing = await send_subscribe(conn, {"extensions": invalid_ext})
+        assert missing[-1]["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
