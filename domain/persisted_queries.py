@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,18 @@ class PersistedQueryNotAllowed(DomainError):
     code = "PERSISTED_QUERY_NOT_ALLOWED"
 
 
+_known: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+"""Stored documents this process has seen: hash → (document, allow-listed)."""
+KNOWN_MAX = 2048
+
+
+def _remember(digest: str, document: str, allowlisted: bool) -> None:
+    _known[digest] = (document, allowlisted)
+    _known.move_to_end(digest)
+    while len(_known) > KNOWN_MAX:
+        _known.popitem(last=False)
+
+
 def sha256_of(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
 
@@ -96,8 +109,16 @@ async def resolve(resources: Resources, principal: Principal, persisted: Any, qu
         raise BadInput("persistedQuery.sha256Hash must be 64 lower-case hex digits.", field="persistedQuery")
     if query is not None and sha256_of(query) != digest:
         raise BadInput("provided sha does not match query", field="persistedQuery")
+    restricted = _restricted(resources, principal)
+    known = _known.get(digest)
+    if known is not None and (known[1] or not restricted):
+        # Content-addressed, so a stored document never changes: no database trip by hash.
+        _known.move_to_end(digest)
+        return Resolved(query if query is not None else known[0])
     async with resources.sessionmaker() as session:
         stored = await PartnerRepository(session).document(digest)
+    if stored is not None:
+        _remember(digest, stored.document, stored.allowlisted)
     if query is None and stored is None:
         raise PersistedQueryNotFound("PersistedQueryNotFound")
     if _restricted(resources, principal):
@@ -149,6 +170,7 @@ async def register(
     except SQLAlchemyError as exc:  # the operation itself may still succeed
         log.warning("persisted query not stored: %s", type(exc).__name__)
         return UNAVAILABLE
+    _remember(digest, document, False)
     return None
 
 

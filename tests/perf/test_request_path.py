@@ -157,3 +157,20 @@ async def test_a_persisted_query_reuses_the_parsed_document(app_client, resource
         r = await app_client.get("/graphql", params={"extensions": json.dumps(ext)})
         assert r.json() == {"data": {"__typename": "Query"}}, r.text
     assert documents.parses == parses
+
+
+async def test_a_persisted_query_by_hash_costs_no_database_trip(app_client, resources, engine):
+    from domain.persisted_queries import sha256_of
+
+    query = "query ByHash { __typename }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
+    r = await app_client.post("/graphql", json={"query": query, "extensions": ext})
+    assert r.json() == {"data": {"__typename": "Query"}}
+    seen, stop = statements(engine)
+    try:
+        for _ in range(3):
+            r = await app_client.get("/graphql", params={"extensions": json.dumps(ext)})
+            assert r.json() == {"data": {"__typename": "Query"}}, r.text
+    finally:
+        stop()
+    assert seen == []
