@@ -26,6 +26,15 @@ async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) ->
 Recheck = Callable[[], Awaitable[Principal]]
 
 
+def parsed(raw: dict[str, Any]) -> Event:
+    """The event of a bus message, parsed once for all its subscribers (they share the dict),
+    so equal payloads downstream are the same object."""
+    event = raw.get("__event__")
+    if event is None:
+        event = raw["__event__"] = Event.from_json(raw)
+    return event  # type: ignore[no-any-return]
+
+
 async def _still_signed_in(recheck: Recheck | None) -> None:
     if recheck is not None and not (await recheck()).authenticated:
         raise Unauthenticated("Your session has ended; sign in again.")
@@ -46,7 +55,7 @@ async def progress_stream(
                 event = (
                     await _current(resources, principal, video_id)
                     if raw.get("type") == "resync"
-                    else Event.from_json(raw)
+                    else parsed(raw)
                 )
             except TimeoutError:
                 event = await _current(resources, principal, video_id)
@@ -101,6 +110,6 @@ async def user_stream(
             await _still_signed_in(recheck)
             if raw.get("type") == "resync":
                 continue
-            event = Event.from_json(raw)
+            event = parsed(raw)
             if event.user_id == user_id:
                 yield event

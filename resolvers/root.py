@@ -22,6 +22,7 @@ from schema.metrics import OperationMetrics
 from schema.permissions import RequiresPermissionDirective
 from schema.persisted_queries import PersistedQueries
 from schema.rate_limit import OperationRateLimit
+from schema.shared_events import SharedEventExecutor
 from schema.tracing import GraphQLTracing
 from schema.unit_of_work import UnitOfWork
 
@@ -90,6 +91,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         schema_directives=[RequiresPermissionDirective],
+        execution_context_class=SharedEventExecutor,
     )
     built.documents = store  # type: ignore[attr-defined]
     return built

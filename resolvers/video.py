@@ -16,6 +16,7 @@ from schema.common import AspectRatio, PipelineStage, VideoStatus, to_domain
 from schema.context import Info
 from schema.node import from_global_id
 from schema.permissions import requires
+from schema.shared_events import shared_payload
 from schema.user import to_domain_status
 from schema.video import CreateVideoInput, Video, VideoConnection, VideoProgressEvent, video_connection
 
@@ -190,6 +191,7 @@ class VideoSubscription:
             yield _event(event)
 
 
+@shared_payload
 def _event(event: Any) -> VideoProgressEvent:
     from schema.common import to_gql
     from schema.node import to_global_id
