@@ -6,6 +6,7 @@ mail goes to `hooks.after_commit`."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
@@ -26,6 +28,8 @@ from persistence.user import User, UserRepository, UserRole
 
 if TYPE_CHECKING:
     from runtime.resources import Resources
+
+log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,50}")
 VERIFY_EMAIL_LIFETIME = timedelta(hours=24)
@@ -316,7 +320,8 @@ async def login(
     else:
         ok = passwords.verify_password(user.password_hash, password, settings) and user.is_active
     if not ok or user is None:
-        await ratelimit.login_failed(resources, account, client.address)
+        # Audited first (in a transaction of its own, after the operation): whatever Redis does
+        # next, the failure is on record and the answer stays UNAUTHENTICATED.
         hooks.regardless(
             lambda: audit.record_detached(
                 resources,
@@ -328,11 +333,18 @@ async def login(
                 reason="unknown_login" if target is None else "bad_password_or_inactive",
             )
         )
+        try:
+            await ratelimit.login_failed(resources, account, client.address)
+        except RedisError:
+            log.warning("a failed sign-in was not counted: Redis unavailable")
         raise Unauthenticated(BAD_LOGIN)
     if passwords.needs_rehash(user.password_hash, settings):
         user.password_hash = passwords.hash_password(password, settings)
     user.last_login_at = _now()
-    await ratelimit.login_succeeded(resources, account, client.address)
+    try:
+        await ratelimit.login_succeeded(resources, account, client.address)
+    except RedisError:
+        log.warning("the sign-in counters were not reset: Redis unavailable")
     audit.record(
         session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id, address=client.address
     )
