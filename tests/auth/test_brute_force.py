@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import jwt
+import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
@@ -162,3 +163,41 @@ async def test_the_failed_login_audit_is_queued_before_any_redis_call(resources,
     assert codes(r) == ["UNAUTHENTICATED"]
     assert seen == [1]  # the audit was queued when the counting began
     assert len(await _audit(session, uid, "auth.login_failed")) == 1
+
+
+@pytest.mark.e2e
+def test_a_served_api_on_the_embedded_redis_counts_failed_logins(tmp_path, e2e_database, redis62_url):
+    """`autovideo serve` on Redis 6.2, over HTTP: a failed login is UNAUTHENTICATED and counted,
+    and the limit then answers THROTTLED."""
+    import httpx
+    import redis
+
+    from tests.auth.helpers import REGISTER, unique_name
+    from tests.live import LiveServer, service_env
+
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    srv = LiveServer(service_env(e2e_database, redis62_url, tmp_path / "data", prefix), tmp_path / "log")
+    try:
+        srv.wait_ready()
+
+        def post(query: str, variables: dict) -> dict:
+            return httpx.post(srv.graphql, json={"query": query, "variables": variables}, timeout=30).json()
+
+        name = unique_name()
+        reg = post(
+            REGISTER, {"input": {"username": name, "email": f"{name}@example.com", "password": PASSWORD}}
+        )
+        assert "errors" not in reg, reg
+        for _ in range(ratelimit.ACCOUNT_IP_LIMIT):
+            r = post(LOGIN, {"login": name, "password": "wrong-password-x"})
+            assert [e["extensions"]["code"] for e in r["errors"]] == ["UNAUTHENTICATED"], r
+        r = post(LOGIN, {"login": name, "password": PASSWORD})
+        assert [e["extensions"]["code"] for e in r["errors"]] == ["THROTTLED"], r
+        client = redis.Redis.from_url(redis62_url)
+        try:
+            counted = [int(client.get(k)) for k in client.scan_iter(match=f"{prefix}:rl:login:acct:*")]
+        finally:
+            client.close()
+        assert counted == [ratelimit.ACCOUNT_IP_LIMIT]
+    finally:
+        srv.stop()
