@@ -256,7 +256,7 @@ async def register(
         session,
         username,
         email,
-        passwords.hash_password(password, resources.settings),
+        await passwords.hash_password(password, resources.settings),
         full_name=full_name,
         roles=(Role.CREATOR,),
     )
@@ -281,7 +281,7 @@ async def create_super_admin(session: AsyncSession, username: str, email: str, p
         session,
         username,
         email,
-        passwords.hash_password(password),
+        await passwords.hash_password(password),
         full_name=None,
         roles=(Role.SUPER_ADMIN,),
         email_verified=True,
@@ -315,10 +315,10 @@ async def login(
         )
         raise
     if user is None:
-        passwords.burn_verify(password, settings)
+        await passwords.burn_verify(password, settings)
         ok = False
     else:
-        ok = passwords.verify_password(user.password_hash, password, settings) and user.is_active
+        ok = await passwords.verify_password(user.password_hash, password, settings) and user.is_active
     if not ok or user is None:
         # Audited first (in a transaction of its own, after the operation): whatever Redis does
         # next, the failure is on record and the answer stays UNAUTHENTICATED.
@@ -339,7 +339,7 @@ async def login(
             log.warning("a failed sign-in was not counted: Redis unavailable")
         raise Unauthenticated(BAD_LOGIN)
     if passwords.needs_rehash(user.password_hash, settings):
-        user.password_hash = passwords.hash_password(password, settings)
+        user.password_hash = await passwords.hash_password(password, settings)
     user.last_login_at = _now()
     try:
         await ratelimit.login_succeeded(resources, account, client.address)
@@ -440,7 +440,7 @@ async def _set_password(
 ) -> None:
     passwords.check_policy(new_password, username=user.username, email=user.email, field=field)
     now = _now()
-    user.password_hash = passwords.hash_password(new_password, resources.settings)
+    user.password_hash = await passwords.hash_password(new_password, resources.settings)
     user.password_changed_at = now
     await AuthRepository(session).revoke_all_for_user(user.id, now)
     await session.flush()
@@ -465,7 +465,7 @@ async def change_password(
     user = await UserRepository(session).get(user_id)
     if user is None:
         raise Unauthenticated("Sign in to do this.")
-    if not passwords.verify_password(user.password_hash, current_password, resources.settings):
+    if not await passwords.verify_password(user.password_hash, current_password, resources.settings):
         raise BadInput("The current password is wrong.", field="currentPassword")
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
     audit.record(

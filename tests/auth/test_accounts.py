@@ -99,7 +99,7 @@ async def test_password_is_rehashed_when_parameters_change(resources, session):
     assert (await login(resources, reg["user"]["username"])).errors is None
     await session.refresh(row)
     assert row.password_hash != old and not passwords.needs_rehash(row.password_hash, resources.settings)
-    assert passwords.verify_password(row.password_hash, PASSWORD)
+    assert passwords.verify_password_sync(row.password_hash, PASSWORD)
 
 
 def test_production_hash_parameters_are_strong():
