@@ -42,3 +42,28 @@ async def any_redis(request: pytest.FixtureRequest, resources: Any) -> AsyncIter
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+@pytest.fixture
+async def pooled_resources(
+    tmp_path, e2e_database, services, redis_prefix, redis_client
+) -> AsyncIterator[Any]:
+    """Process resources on a database of their own with a real connection pool, for tests that
+    run many operations at once (the rolled-back test connection takes one at a time)."""
+    from runtime.bootstrap import make_storage
+    from runtime.resources import build_resources
+    from runtime.settings import Settings
+
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=e2e_database,
+        redis_url=services[1],
+        redis_prefix=redis_prefix,
+        secret_key="s" * 40,  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    res = await build_resources(settings)
+    res.extras["storage"] = make_storage(settings)
+    yield res
+    await res.close()
