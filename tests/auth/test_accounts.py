@@ -26,7 +26,7 @@ async def test_register_login_me_and_roles(resources, session):
     reg = await register(resources, username=name, email=f"  {name}@Example.COM ")
     assert reg["tokenType"] == "bearer" and reg["expiresIn"] == 15 * 60
     assert reg["user"]["roles"] == ["CREATOR"]
-    assert reg["user"]["email"] is None  # anonymous caller: not self
+    assert reg["user"]["email"] == f"{name}@example.com".lower()  # their own account (test_user_privacy)
     row = (await session.scalars(select(User).where(User.username == name))).one()
     assert row.email == f"{name}@example.com".lower()
     assert row.password_hash.startswith("$argon2id$")
