@@ -36,6 +36,10 @@ VERIFY_EMAIL_LIFETIME = timedelta(hours=24)
 RESET_PASSWORD_LIFETIME = timedelta(hours=1)
 BAD_LOGIN = "Invalid login or password."
 BAD_LINK = "This link is invalid or has expired."
+REGISTER_REFUSED = (
+    "This account could not be created. If you have one already, sign in or reset your password."
+)
+SIGNUP_NOTICES_PER_DAY = 3
 
 
 @dataclass
@@ -206,6 +210,12 @@ def _mail_after_commit(resources: Resources, hooks: Hooks, to: str, subject: str
 # ---------------------------------------------------------------- accounts
 
 
+class _Taken(Exception):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field  # "username" or "email"
+
+
 async def _new_user(
     session: AsyncSession,
     username: str,
@@ -216,11 +226,12 @@ async def _new_user(
     roles: tuple[Role, ...],
     email_verified: bool = False,
 ) -> User:
+    """Raises _Taken (username first: usernames are public) when the name or email is in use."""
     repo = UserRepository(session)
     if await repo.username_taken(username):
-        raise Conflict("This username is taken.", field="username")
+        raise _Taken("username")
     if await repo.email_taken(email):
-        raise Conflict("An account with this email exists already.", field="email")
+        raise _Taken("email")
     user = User(
         username=username,
         email=email,
@@ -228,8 +239,8 @@ async def _new_user(
         full_name=full_name,
         email_verified=email_verified,
     )
-    if not await repo.insert_unique(user):
-        raise Conflict("This username or email is taken.", field="username")
+    if not await repo.insert_unique(user):  # a concurrent sign-up took one of them
+        raise _Taken("username" if await repo.username_taken(username) else "email")
     for role in roles:
         repo.add_role(UserRole(user_id=user.id, role=role))
     await session.flush()
@@ -247,19 +258,26 @@ async def register(
     full_name: str | None,
     client: Client,
 ) -> AuthResult:
+    """A username in use is said (usernames are public). An email in use is not: the answer is
+    REGISTER_REFUSED, with no field, and the address's owner gets a mail saying someone tried to
+    sign up with it (at most SIGNUP_NOTICES_PER_DAY a day)."""
     username = normalise_username(username)
     email = normalise_email(email)
     full_name = _text(full_name, "fullName", 100)
     passwords.check_policy(password, username=username, email=email)
     await ratelimit.hit(resources, "register", client.address or "unknown", limit=20, window=3600)
-    user = await _new_user(
-        session,
-        username,
-        email,
-        await passwords.hash_password(password, resources.settings),
-        full_name=full_name,
-        roles=(Role.CREATOR,),
-    )
+    password_hash = await passwords.hash_password(password, resources.settings)
+    try:
+        user = await _new_user(
+            session, username, email, password_hash, full_name=full_name, roles=(Role.CREATOR,)
+        )
+    except _Taken as taken:
+        if taken.field == "username":
+            raise Conflict("This username is taken.", field="username") from None
+        owner = await UserRepository(session).by_email(email)
+        if owner is not None:
+            hooks.regardless(_signup_notice(resources, owner, client))
+        raise BadInput(REGISTER_REFUSED) from None
     audit.record(
         session,
         audit.REGISTER,
@@ -272,20 +290,55 @@ async def register(
     return await _issue(session, resources, user, client)
 
 
+def _signup_notice(resources: Resources, owner: User, client: Client):  # type: ignore[no-untyped-def]
+    """Runs after the (failed) operation: audit the attempt, then tell the address's owner."""
+    owner_id, to, name = owner.id, owner.email, owner.username
+    base = resources.settings.public_base_url.rstrip("/")
+
+    async def run() -> None:
+        await audit.record_detached(
+            resources,
+            audit.REGISTER_REFUSED,
+            actor_id=None,
+            target_type="User",
+            target_id=owner_id,
+            address=client.address,
+            reason="email_taken",
+        )
+        try:
+            await ratelimit.hit(resources, "signup-notice", to, limit=SIGNUP_NOTICES_PER_DAY, window=86400)
+        except Throttled:
+            return
+        except RedisError:
+            log.warning("sign-up notice sent unthrottled: Redis unavailable")
+        body = (
+            f"Hello {name},\n\nSomeone just tried to create an Auto Video account with this email "
+            "address. It already belongs to your account, so no new account was made.\n\n"
+            f"If it was you: sign in as {name}, or reset your password at {base}/reset-password.\n"
+            "If it was not you, ignore this message: your account has not changed.\n"
+        )
+        await mail.send(resources.settings, to, "Someone tried to sign up with your email", body)
+
+    return run
+
+
 async def create_super_admin(session: AsyncSession, username: str, email: str, password: str) -> User:
     """`autovideo create-admin`: a verified account with SUPER_ADMIN (strong hashing parameters)."""
     username = normalise_username(username)
     email = normalise_email(email)
     passwords.check_policy(password, username=username, email=email)
-    user = await _new_user(
-        session,
-        username,
-        email,
-        await passwords.hash_password(password),
-        full_name=None,
-        roles=(Role.SUPER_ADMIN,),
-        email_verified=True,
-    )
+    try:
+        user = await _new_user(
+            session,
+            username,
+            email,
+            await passwords.hash_password(password),
+            full_name=None,
+            roles=(Role.SUPER_ADMIN,),
+            email_verified=True,
+        )
+    except _Taken as taken:  # the operator of the command line may know
+        raise Conflict(f"This {taken.field} is in use already.", field=taken.field) from None
     audit.record(session, audit.ADMIN_CREATED, actor_id=None, target_type="User", target_id=user.id)
     return user
 
