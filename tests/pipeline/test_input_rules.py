@@ -99,3 +99,15 @@ async def test_restarting_counts_against_the_videos_in_flight(live_resources, ho
     r = await execute(live_resources, query, variables, principal_for(owner))
     assert codes(r) == ["THROTTLED"], r.errors
     assert (await _video(live_resources, video.id)).status is status
+
+
+async def test_synthesize_speech_checks_the_voice_as_create_does(live_resources):
+    owner, _ = await _owner_and_video(live_resources)
+    speech = "mutation($input: SynthesizeSpeechInput!) { synthesizeSpeech(input: $input) { duration } }"
+    r = await execute(
+        live_resources,
+        speech,
+        {"input": {"text": "Hello there.", "voice": "no-such-voice"}},
+        principal_for(owner, (Role.PREMIUM,)),
+    )
+    assert codes(r) == ["BAD_USER_INPUT"] and _field(r) == "voice"
