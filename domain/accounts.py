@@ -6,6 +6,7 @@ mail goes to `hooks.after_commit`."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
@@ -27,11 +29,17 @@ from persistence.user import User, UserRepository, UserRole
 if TYPE_CHECKING:
     from runtime.resources import Resources
 
+log = logging.getLogger(__name__)
+
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,50}")
 VERIFY_EMAIL_LIFETIME = timedelta(hours=24)
 RESET_PASSWORD_LIFETIME = timedelta(hours=1)
 BAD_LOGIN = "Invalid login or password."
 BAD_LINK = "This link is invalid or has expired."
+REGISTER_REFUSED = (
+    "This account could not be created. If you have one already, sign in or reset your password."
+)
+SIGNUP_NOTICES_PER_DAY = 3
 
 
 @dataclass
@@ -202,6 +210,12 @@ def _mail_after_commit(resources: Resources, hooks: Hooks, to: str, subject: str
 # ---------------------------------------------------------------- accounts
 
 
+class _Taken(Exception):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field  # "username" or "email"
+
+
 async def _new_user(
     session: AsyncSession,
     username: str,
@@ -212,11 +226,12 @@ async def _new_user(
     roles: tuple[Role, ...],
     email_verified: bool = False,
 ) -> User:
+    """Raises _Taken (username first: usernames are public) when the name or email is in use."""
     repo = UserRepository(session)
     if await repo.username_taken(username):
-        raise Conflict("This username is taken.", field="username")
+        raise _Taken("username")
     if await repo.email_taken(email):
-        raise Conflict("An account with this email exists already.", field="email")
+        raise _Taken("email")
     user = User(
         username=username,
         email=email,
@@ -224,8 +239,8 @@ async def _new_user(
         full_name=full_name,
         email_verified=email_verified,
     )
-    if not await repo.insert_unique(user):
-        raise Conflict("This username or email is taken.", field="username")
+    if not await repo.insert_unique(user):  # a concurrent sign-up took one of them
+        raise _Taken("username" if await repo.username_taken(username) else "email")
     for role in roles:
         repo.add_role(UserRole(user_id=user.id, role=role))
     await session.flush()
@@ -243,19 +258,26 @@ async def register(
     full_name: str | None,
     client: Client,
 ) -> AuthResult:
+    """A username in use is said (usernames are public). An email in use is not: the answer is
+    REGISTER_REFUSED, with no field, and the address's owner gets a mail saying someone tried to
+    sign up with it (at most SIGNUP_NOTICES_PER_DAY a day)."""
     username = normalise_username(username)
     email = normalise_email(email)
     full_name = _text(full_name, "fullName", 100)
     passwords.check_policy(password, username=username, email=email)
     await ratelimit.hit(resources, "register", client.address or "unknown", limit=20, window=3600)
-    user = await _new_user(
-        session,
-        username,
-        email,
-        passwords.hash_password(password, resources.settings),
-        full_name=full_name,
-        roles=(Role.CREATOR,),
-    )
+    password_hash = await passwords.hash_password(password, resources.settings)
+    try:
+        user = await _new_user(
+            session, username, email, password_hash, full_name=full_name, roles=(Role.CREATOR,)
+        )
+    except _Taken as taken:
+        if taken.field == "username":
+            raise Conflict("This username is taken.", field="username") from None
+        owner = await UserRepository(session).by_email(email)
+        if owner is not None:
+            hooks.regardless(_signup_notice(resources, owner, client))
+        raise BadInput(REGISTER_REFUSED) from None
     audit.record(
         session,
         audit.REGISTER,
@@ -268,20 +290,55 @@ async def register(
     return await _issue(session, resources, user, client)
 
 
+def _signup_notice(resources: Resources, owner: User, client: Client):  # type: ignore[no-untyped-def]
+    """Runs after the (failed) operation: audit the attempt, then tell the address's owner."""
+    owner_id, to, name = owner.id, owner.email, owner.username
+    base = resources.settings.public_base_url.rstrip("/")
+
+    async def run() -> None:
+        await audit.record_detached(
+            resources,
+            audit.REGISTER_REFUSED,
+            actor_id=None,
+            target_type="User",
+            target_id=owner_id,
+            address=client.address,
+            reason="email_taken",
+        )
+        try:
+            await ratelimit.hit(resources, "signup-notice", to, limit=SIGNUP_NOTICES_PER_DAY, window=86400)
+        except Throttled:
+            return
+        except RedisError:
+            log.warning("sign-up notice sent unthrottled: Redis unavailable")
+        body = (
+            f"Hello {name},\n\nSomeone just tried to create an Auto Video account with this email "
+            "address. It already belongs to your account, so no new account was made.\n\n"
+            f"If it was you: sign in as {name}, or reset your password at {base}/reset-password.\n"
+            "If it was not you, ignore this message: your account has not changed.\n"
+        )
+        await mail.send(resources.settings, to, "Someone tried to sign up with your email", body)
+
+    return run
+
+
 async def create_super_admin(session: AsyncSession, username: str, email: str, password: str) -> User:
     """`autovideo create-admin`: a verified account with SUPER_ADMIN (strong hashing parameters)."""
     username = normalise_username(username)
     email = normalise_email(email)
     passwords.check_policy(password, username=username, email=email)
-    user = await _new_user(
-        session,
-        username,
-        email,
-        passwords.hash_password(password),
-        full_name=None,
-        roles=(Role.SUPER_ADMIN,),
-        email_verified=True,
-    )
+    try:
+        user = await _new_user(
+            session,
+            username,
+            email,
+            await passwords.hash_password(password),
+            full_name=None,
+            roles=(Role.SUPER_ADMIN,),
+            email_verified=True,
+        )
+    except _Taken as taken:  # the operator of the command line may know
+        raise Conflict(f"This {taken.field} is in use already.", field=taken.field) from None
     audit.record(session, audit.ADMIN_CREATED, actor_id=None, target_type="User", target_id=user.id)
     return user
 
@@ -311,12 +368,13 @@ async def login(
         )
         raise
     if user is None:
-        passwords.burn_verify(password, settings)
+        await passwords.burn_verify(password, settings)
         ok = False
     else:
-        ok = passwords.verify_password(user.password_hash, password, settings) and user.is_active
+        ok = await passwords.verify_password(user.password_hash, password, settings) and user.is_active
     if not ok or user is None:
-        await ratelimit.login_failed(resources, account, client.address)
+        # Audited first (in a transaction of its own, after the operation): whatever Redis does
+        # next, the failure is on record and the answer stays UNAUTHENTICATED.
         hooks.regardless(
             lambda: audit.record_detached(
                 resources,
@@ -328,11 +386,18 @@ async def login(
                 reason="unknown_login" if target is None else "bad_password_or_inactive",
             )
         )
+        try:
+            await ratelimit.login_failed(resources, account, client.address)
+        except RedisError:
+            log.warning("a failed sign-in was not counted: Redis unavailable")
         raise Unauthenticated(BAD_LOGIN)
     if passwords.needs_rehash(user.password_hash, settings):
-        user.password_hash = passwords.hash_password(password, settings)
+        user.password_hash = await passwords.hash_password(password, settings)
     user.last_login_at = _now()
-    await ratelimit.login_succeeded(resources, account, client.address)
+    try:
+        await ratelimit.login_succeeded(resources, account, client.address)
+    except RedisError:
+        log.warning("the sign-in counters were not reset: Redis unavailable")
     audit.record(
         session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id, address=client.address
     )
@@ -428,7 +493,7 @@ async def _set_password(
 ) -> None:
     passwords.check_policy(new_password, username=user.username, email=user.email, field=field)
     now = _now()
-    user.password_hash = passwords.hash_password(new_password, resources.settings)
+    user.password_hash = await passwords.hash_password(new_password, resources.settings)
     user.password_changed_at = now
     await AuthRepository(session).revoke_all_for_user(user.id, now)
     await session.flush()
@@ -453,7 +518,7 @@ async def change_password(
     user = await UserRepository(session).get(user_id)
     if user is None:
         raise Unauthenticated("Sign in to do this.")
-    if not passwords.verify_password(user.password_hash, current_password, resources.settings):
+    if not await passwords.verify_password(user.password_hash, current_password, resources.settings):
         raise BadInput("The current password is wrong.", field="currentPassword")
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
     audit.record(

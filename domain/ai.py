@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain import video_input as video_rules
 from domain.ai_cache import AICache, digest
 from domain.errors import BadInput, QuotaExceeded
 from domain.quota import QuotaService
@@ -754,7 +755,7 @@ async def get_generation(session: AsyncSession, principal: Any, generation_id: u
 
 # ------------------------------------------------------------------ the studio (standalone generations)
 
-MAX_TOPIC, MAX_SCRIPT, MAX_IMAGE_PROMPT, MAX_SPEECH_TEXT = 4000, 20000, 4000, 5000
+MAX_IMAGE_PROMPT, MAX_SPEECH_TEXT = 4000, 5000
 MIN_SIDE, MAX_SIDE = 64, 2048
 
 
@@ -799,16 +800,13 @@ async def studio_script(
     own_script: str | None,
     offline: bool = False,
 ) -> ScriptResult:
-    script = _text(own_script, "script", MAX_SCRIPT, required=False)
-    topic_text = _text(topic, "topic", MAX_TOPIC, required=script is None) or (script or "")[:200]
-    seconds = 60 if target_seconds is None else target_seconds
-    if not 10 <= seconds <= 600:
-        raise BadInput(
-            "The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds"
-        )
-    lang = (language or "en").strip() or "en"
-    if len(lang) > 16:
-        raise BadInput("Unknown language code.", field="language")
+    # The rules of createVideo's prompt, script, duration and language (domain.video_input).
+    script = video_rules.script(own_script)
+    topic_text = video_rules.prompt(topic, "topic") or (script or "")[:200]
+    if not topic_text:
+        raise BadInput("`topic` must not be empty.", field="topic")
+    seconds = video_rules.duration(60 if target_seconds is None else target_seconds)
+    lang = video_rules.language(language)
     request = ScriptRequest(topic=topic_text, target_seconds=float(seconds), language=lang, own_script=script)
     return await AIService.for_resources(resources).write_script(_studio_caller(principal, offline), request)
 
@@ -850,7 +848,12 @@ async def studio_speech(
 
     body = _text(text, "text", MAX_SPEECH_TEXT)
     assert body is not None
-    sentences = tuple(split_sentences(body, "en")) or (body,)
+    asked = (voice or "").strip()
+    if asked.lower() not in video_rules.DEFAULT_VOICE_WORDS:
+        voice = video_rules.voice(asked, await voice_ids(resources, principal))  # as createVideo checks it
+    else:
+        voice = None
+    sentences = tuple(await asyncio.to_thread(split_sentences, body, "en")) or (body,)
     caller = _studio_caller(principal, offline)
     storage = _storage(resources)
     work = resources.settings.work_dir / "studio" / uuid.uuid4().hex

@@ -109,16 +109,23 @@ async def run_script(w: StageWork) -> dict[str, Any]:
     }
 
 
-async def run_narration(w: StageWork) -> dict[str, Any]:
+def _sentences(script: Script) -> tuple[list[str], list[int]]:
+    """The narration's sentences, and the scene each belongs to."""
     from providers.ai.offline import split_sentences
 
-    script = await w.script()
     sentences: list[str] = []
     scene_of: list[int] = []
     for scene in script.scenes:
         for sentence in split_sentences(scene.narration, script.language):
             sentences.append(sentence)
             scene_of.append(scene.index)
+    return sentences, scene_of
+
+
+async def run_narration(w: StageWork) -> dict[str, Any]:
+    script = await w.script()
+    # A 20,000-character script takes tens of milliseconds to split: not on the event loop.
+    sentences, scene_of = await asyncio.to_thread(_sentences, script)
     if not sentences:
         raise BadInput("The script has nothing to narrate.")
     await w.progress(5, f"Narrating {len(sentences)} sentences")

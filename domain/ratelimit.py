@@ -89,17 +89,34 @@ async def check_login(resources: Resources, account: str, address: str | None) -
         )
 
 
+# INCR each counter; give it its window only when it has none (first failure, or a counter left
+# without one), so the window is never extended. `EXPIRE … NX` does this on Redis 7 only; the
+# embedded server is 6.2, so one Lua script does it there and here alike, atomically.
+_COUNT_FAILURE = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 or redis.call('TTL', key) == -1 then
+    redis.call('EXPIRE', key, ARGV[i])
+  end
+  counts[i] = n
+end
+return counts
+"""
+
+
 async def login_failed(resources: Resources, account: str, address: str | None) -> None:
     r, acct, addr = resources.redis, _id(account), _addr(address)
-    async with r.pipeline(transaction=True) as pipe:
-        pipe.incr(resources.key("rl", "login", "ip", addr))
-        pipe.expire(resources.key("rl", "login", "ip", addr), IP_WINDOW, nx=True)
-        pipe.incr(resources.key("rl", "login", "acct-ip", acct, addr))
-        pipe.expire(resources.key("rl", "login", "acct-ip", acct, addr), ACCOUNT_IP_WINDOW, nx=True)
-        pipe.incr(resources.key("rl", "login", "acct", acct))
-        pipe.expire(resources.key("rl", "login", "acct", acct), ACCOUNT_WINDOW, nx=True)
-        results = await pipe.execute()
-    failures = int(results[4])
+    count = r.register_script(_COUNT_FAILURE)
+    results = await count(
+        keys=[
+            resources.key("rl", "login", "ip", addr),
+            resources.key("rl", "login", "acct-ip", acct, addr),
+            resources.key("rl", "login", "acct", acct),
+        ],
+        args=[IP_WINDOW, ACCOUNT_IP_WINDOW, ACCOUNT_WINDOW],
+    )
+    failures = int(results[2])
     if failures > ACCOUNT_FREE_FAILURES:
         backoff = min(2 ** (failures - ACCOUNT_FREE_FAILURES), MAX_BACKOFF_SECONDS)
         await r.set(resources.key("rl", "login", "lock", acct), "1", ex=backoff)

@@ -20,6 +20,12 @@ def active_roles(rows: Iterable[UserRole], now: datetime | None = None) -> froze
     return frozenset(r.role for r in rows if r.expires_at is None or r.expires_at > now)
 
 
+def sees_private_profile(principal: Principal, user_id: uuid.UUID) -> bool:
+    """A user's email, roles, permissions and sign-in times: the user's own business (and user
+    administrators'). Everyone else sees the public profile only."""
+    return principal.owns_or_can(user_id, _admin())
+
+
 async def get_me(session: AsyncSession, principal: Principal) -> User | None:
     if principal.user_id is None:
         return None

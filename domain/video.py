@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import pipeline
+from domain import video_input as rules
 from domain.errors import BadInput, Conflict, NotFound, Throttled
 from domain.identity import Principal
 from domain.permissions import Permission
@@ -81,9 +82,7 @@ async def media_url(storage, key: str) -> str:  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------ changes
 
 
-MAX_TITLE, MAX_PROMPT, MAX_SCRIPT, MAX_TAGS, MAX_PLATFORMS = 200, 4000, 20000, 30, 10
-MAX_CARD = 100
-KNOWN_PLATFORMS = {"youtube", "tiktok", "instagram", "facebook", "twitter", "x", "linkedin"}
+KNOWN_PLATFORMS = rules.KNOWN_PLATFORMS
 
 
 @dataclass
@@ -103,65 +102,74 @@ class NewVideo:
     outro_text: str | None = None
 
 
-def _clean(value: str | None) -> str | None:
-    return value.strip() if value is not None else None
-
-
 def validate_new_video(data: NewVideo, known_voices: set[str] | None = None) -> NewVideo:
-    title, prompt, script = _clean(data.title) or "", _clean(data.prompt) or "", _clean(data.script)
-    if not title:
-        raise BadInput("Give the video a title.", field="title")
-    if len(title) > MAX_TITLE:
-        raise BadInput(f"The title is longer than {MAX_TITLE} characters.", field="title")
+    title = rules.title(data.title)
+    prompt, script = rules.prompt(data.prompt), rules.script(data.script)
     if not prompt and not script:
         raise BadInput("Give a prompt (a topic) or your own script.", field="prompt")
-    if len(prompt) > MAX_PROMPT:
-        raise BadInput(f"The prompt is longer than {MAX_PROMPT} characters.", field="prompt")
-    if script is not None and len(script) > MAX_SCRIPT:
-        raise BadInput(f"The script is longer than {MAX_SCRIPT} characters.", field="script")
-    if script == "":
-        script = None
-    if not 10 <= data.target_duration_seconds <= 600:
-        raise BadInput(
-            "The target duration must be between 10 and 600 seconds.", field="targetDurationSeconds"
-        )
-    asked = (data.voice or "").strip()
-    voice = None if asked.lower() in ("", "default") else asked
-    if known_voices is not None and voice and voice not in known_voices:
-        raise BadInput(f"Unknown voice {voice!r}; choose one from the voices list.", field="voice")
-    platforms = [p.strip().lower() for p in data.platforms if p.strip()]
-    if len(platforms) > MAX_PLATFORMS:
-        raise BadInput(f"At most {MAX_PLATFORMS} platforms.", field="platforms")
-    unknown = sorted(set(platforms) - KNOWN_PLATFORMS)
-    if unknown:
-        raise BadInput(f"Unknown platform(s): {', '.join(unknown)}.", field="platforms")
-    tags = list(dict.fromkeys(t.strip() for t in data.tags if t.strip()))
-    if len(tags) > MAX_TAGS:
-        raise BadInput(f"At most {MAX_TAGS} tags.", field="tags")
-    if any(len(t) > 50 for t in tags):
-        raise BadInput("A tag is longer than 50 characters.", field="tags")
-    intro, outro = _clean(data.intro_text) or None, _clean(data.outro_text) or None
-    for name, card in (("introText", intro), ("outroText", outro)):
-        if card is not None and len(card) > MAX_CARD:
-            raise BadInput(f"The {name[:-4]} card is longer than {MAX_CARD} characters.", field=name)
-    language = (data.language or "en").strip() or "en"
-    if len(language) > 16:
-        raise BadInput("Unknown language code.", field="language")
     return NewVideo(
         title=title,
         prompt=prompt or title,
         script=script,
-        description=_clean(data.description),
+        description=rules.clean(data.description),
         aspect_ratio=data.aspect_ratio,
-        target_duration_seconds=data.target_duration_seconds,
-        voice=voice,
-        language=language,
-        platforms=list(dict.fromkeys(platforms)),
-        tags=tags,
+        target_duration_seconds=rules.duration(data.target_duration_seconds),
+        voice=rules.voice(data.voice, known_voices),
+        language=rules.language(data.language),
+        platforms=rules.platforms(data.platforms),
+        tags=rules.tags(data.tags),
         captions=data.captions,
-        intro_text=intro,
-        outro_text=outro,
+        intro_text=rules.card(data.intro_text, "introText"),
+        outro_text=rules.card(data.outro_text, "outroText"),
     )
+
+
+@dataclass
+class VideoChanges:
+    """regenerateVideo's input: None leaves a setting as it is."""
+
+    from_stage: PipelineStage | None = None
+    voice: str | None = None
+    """An id from `voices`, or "default" to go back to the default voice."""
+    aspect_ratio: AspectRatio | None = None
+    script: str | None = None
+
+
+def validate_changes(changes: VideoChanges, known_voices: set[str] | None = None) -> dict[str, object]:
+    """The video attributes to set, under the same rules as createVideo."""
+    out: dict[str, object] = {}
+    if changes.voice is not None:
+        out["voice"] = rules.voice(changes.voice, known_voices)
+    if changes.aspect_ratio is not None:
+        out["aspect_ratio"] = changes.aspect_ratio
+    script = rules.script(changes.script)
+    if script is not None:
+        out["script_content"] = script
+    return out
+
+
+def regenerate_from(changes: VideoChanges) -> PipelineStage:
+    """The first stage a re-render must redo: a new script means SCRIPT; a new shape alone only
+    VISUALS; otherwise from NARRATION (unless the caller chose)."""
+    if changes.script is not None and changes.script.strip():
+        return PipelineStage.SCRIPT
+    if changes.from_stage is not None:
+        return changes.from_stage
+    if changes.aspect_ratio is not None and changes.voice is None:
+        return PipelineStage.VISUALS
+    return PipelineStage.NARRATION
+
+
+async def _check_in_flight(session: AsyncSession, user_id: uuid.UUID, max_in_flight: int | None) -> None:
+    if max_in_flight is None:
+        return
+    # Counted under a lock on the user's row, so parallel requests cannot slip past together.
+    busy = await VideoRepository(session).count_in_flight(user_id, lock_owner=True)
+    if busy >= max_in_flight:
+        raise Throttled(
+            f"You have {busy} videos in progress; wait for one to finish (or cancel one).",
+            retry_after=30,
+        )
 
 
 async def create_video(
@@ -174,14 +182,7 @@ async def create_video(
     """Store the video as PENDING; the caller enqueues its first stage after commit."""
     user_id = principal.require(Permission.VIDEO_CREATE)
     data = validate_new_video(data, known_voices)
-    if max_in_flight is not None:
-        # Counted under a lock on the user's row, so parallel requests cannot slip past together.
-        busy = await VideoRepository(session).count_in_flight(user_id, lock_owner=True)
-        if busy >= max_in_flight:
-            raise Throttled(
-                f"You have {busy} videos in progress; wait for one to finish (or cancel one).",
-                retry_after=30,
-            )
+    await _check_in_flight(session, user_id, max_in_flight)
     video = Video(
         user_id=user_id,
         title=data.title,
@@ -230,49 +231,59 @@ async def cancel_video(session: AsyncSession, principal: Principal, video_id: uu
     return video
 
 
-async def restart_video(
+async def retry_video(
+    session: AsyncSession, principal: Principal, video_id: uuid.UUID, *, max_in_flight: int | None = None
+) -> tuple[Video, PipelineStage]:
+    """retryVideo: a failed or cancelled video starts again from the stage that stopped."""
+    video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
+    if video.status not in (VideoStatus.FAILED, VideoStatus.CANCELLED):
+        raise Conflict("Only a failed or cancelled video can be retried.")
+    await _check_in_flight(session, video.user_id, max_in_flight)
+    stage = video.failed_stage or video.current_stage or PipelineStage.SCRIPT
+    return await _start(session, video, stage, None)
+
+
+async def regenerate_video(
     session: AsyncSession,
     principal: Principal,
     video_id: uuid.UUID,
-    from_stage: PipelineStage | None = None,
-    overrides: dict[str, object] | None = None,
+    changes: VideoChanges,
+    *,
+    known_voices: set[str] | None = None,
+    max_in_flight: int | None = None,
 ) -> tuple[Video, PipelineStage]:
-    """retryVideo (from the failed stage) and regenerateVideo (from a chosen stage, with changes)."""
+    """regenerateVideo: re-render a finished video with changes (validated as createVideo
+    validates them); the new render becomes a new version."""
+    values = validate_changes(changes, known_voices)
     video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
+    if not video.status.terminal:
+        raise Conflict("Wait for the video to finish (or cancel it) before re-rendering.")
+    await _check_in_flight(session, video.user_id, max_in_flight)
+    for name, value in values.items():
+        setattr(video, name, value)
+    if "script_content" in values:
+        video.script_provided = True
+    return await _start(session, video, regenerate_from(changes), _describe(values))
+
+
+async def _start(
+    session: AsyncSession, video: Video, from_stage: PipelineStage, changes: str | None
+) -> tuple[Video, PipelineStage]:
     repo = VideoRepository(session)
-    if overrides is None:
-        if video.status not in (VideoStatus.FAILED, VideoStatus.CANCELLED):
-            raise Conflict("Only a failed or cancelled video can be retried.")
-        from_stage = video.failed_stage or video.current_stage or PipelineStage.SCRIPT
-    else:
-        if not video.status.terminal:
-            raise Conflict("Wait for the video to finish (or cancel it) before re-rendering.")
-        for name, value in overrides.items():
-            if value is not None:
-                setattr(video, name, value)
-        if overrides.get("script_content"):
-            video.script_provided = True
-            from_stage = PipelineStage.SCRIPT
     previous = (await repo.stage_runs([video.id]))[video.id]
-    stage = pipeline.start_run(
-        video,
-        repo,
-        previous,
-        from_stage or PipelineStage.SCRIPT,
-        {"changes": _describe(overrides)} if overrides else None,
-    )
+    stage = pipeline.start_run(video, repo, previous, from_stage, {"changes": changes} if changes else None)
     await session.flush()
     await session.refresh(video)
     return video, stage
 
 
-def _describe(overrides: dict[str, object]) -> str:
+def _describe(values: dict[str, object]) -> str:
     parts = [
-        f"{k.replace('_', ' ')}: {v.value if hasattr(v, 'value') else v}"
-        for k, v in overrides.items()
-        if v is not None and k != "script_content"
+        f"{k.replace('_', ' ')}: {getattr(v, 'value', v) if v is not None else 'default'}"
+        for k, v in values.items()
+        if k != "script_content"
     ]
-    if overrides.get("script_content"):
+    if "script_content" in values:
         parts.append("new script")
     return "Re-rendered (" + ", ".join(parts) + ")" if parts else "Re-rendered"
 

@@ -123,8 +123,11 @@ class VideoMutation:
     @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
     async def retry_video(self, info: Info, id: strawberry.ID) -> Video:
         _, raw = from_global_id(id, "Video")
-        video, stage = await video_domain.restart_video(info.context.session, info.context.principal, raw)
-        await info.context.resources.redis.delete(info.context.resources.key("cancel", str(video.id)))
+        ctx = info.context
+        video, stage = await video_domain.retry_video(
+            ctx.session, ctx.principal, raw, max_in_flight=ctx.resources.settings.max_videos_in_flight
+        )
+        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
         _after_start(info, video, stage)
         return Video.from_model(video)
 
@@ -134,18 +137,24 @@ class VideoMutation:
     )
     async def regenerate_video(self, info: Info, input: RegenerateVideoInput) -> Video:
         _, raw = from_global_id(input.id, "Video")
-        overrides = {
-            "voice": input.voice,
-            "aspect_ratio": to_domain(AspectE, input.aspect_ratio),
-            "script_content": input.script,
-        }
-        from_stage = to_domain(StageE, input.from_stage)
-        if from_stage is None:
-            from_stage = StageE.VISUALS if input.aspect_ratio and not input.voice else StageE.NARRATION
-        video, stage = await video_domain.restart_video(
-            info.context.session, info.context.principal, raw, from_stage, overrides
+        ctx = info.context
+        changes = video_domain.VideoChanges(
+            from_stage=to_domain(StageE, input.from_stage),
+            voice=input.voice,
+            aspect_ratio=to_domain(AspectE, input.aspect_ratio),
+            script=input.script,
         )
-        await info.context.resources.redis.delete(info.context.resources.key("cancel", str(video.id)))
+        asks_voice = (input.voice or "").strip().lower() not in ("", "default")
+        known = await ai_domain.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
+        video, stage = await video_domain.regenerate_video(
+            ctx.session,
+            ctx.principal,
+            raw,
+            changes,
+            known_voices=known,
+            max_in_flight=ctx.resources.settings.max_videos_in_flight,
+        )
+        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
         _after_start(info, video, stage)
         return Video.from_model(video)
 

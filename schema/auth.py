@@ -27,7 +27,7 @@ class AuthPayload:
             refresh_token=result.refresh_token,
             token_type=result.token_type,
             expires_in=result.expires_in,
-            user=User.from_model(result.user),
+            user=User.from_model(result.user, own=True),  # the caller now holds its tokens
         )
 
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from domain.permissions import Permission as DomainPermission
 from domain.permissions import permissions_of
-from domain.user import active_roles
+from domain.user import active_roles, sees_private_profile
 from persistence.user import User as UserRow
 from schema.common import Role, VideoStatus, to_domain
 from schema.context import Info
@@ -21,7 +20,14 @@ if TYPE_CHECKING:
     from schema.video import VideoConnection
 
 
-@strawberry.type
+_PRIVATE = "Only the user and holders of ADMIN_USER_MANAGE see it"
+
+
+@strawberry.type(
+    description="Anyone may read a user's public profile (username, name, bio, avatar, website, "
+    "location, createdAt). The private fields (email, emailVerified, roles, permissions, lastLoginAt) "
+    "are shown to the user and to ADMIN_USER_MANAGE holders only: null, false or empty for others."
+)
 class User(Node):
     raw_id: strawberry.Private[uuid.UUID]
     username: str
@@ -31,13 +37,15 @@ class User(Node):
     avatar_url: str | None
     website: str | None
     location: str | None
-    email_verified: bool
+    email_verified_value: strawberry.Private[bool]
     is_active: bool
     created_at: datetime
-    last_login_at: datetime | None
+    last_login_value: strawberry.Private[datetime | None]
+    own: strawberry.Private[bool] = False
+    """Built for the account's own holder (an AuthPayload), whoever the request's principal is."""
 
     @classmethod
-    def from_model(cls, row: UserRow) -> User:
+    def from_model(cls, row: UserRow, *, own: bool = False) -> User:
         return cls(
             id=to_global_id("User", row.id),
             raw_id=row.id,
@@ -48,26 +56,39 @@ class User(Node):
             avatar_url=row.avatar_url,
             website=row.website,
             location=row.location,
-            email_verified=row.email_verified,
+            email_verified_value=row.email_verified,
             is_active=row.is_active,
             created_at=row.created_at,
-            last_login_at=row.last_login_at,
+            last_login_value=row.last_login_at,
+            own=own,
         )
+
+    def _private(self, info: Info) -> bool:
+        return self.own or sees_private_profile(info.context.principal, self.raw_id)
 
     @strawberry.field(description="Only the user and holders of ADMIN_USER_MANAGE see it; null for others.")
     def email(self, info: Info) -> str | None:
-        principal = info.context.principal
-        if principal.owns_or_can(self.raw_id, DomainPermission.ADMIN_USER_MANAGE):
-            return self.email_value
-        return None
+        return self.email_value if self._private(info) else None
 
-    @strawberry.field
+    @strawberry.field(description="Only the user and holders of ADMIN_USER_MANAGE see it; false for others.")
+    def email_verified(self, info: Info) -> bool:
+        return self.email_verified_value if self._private(info) else False
+
+    @strawberry.field(description="Only the user and holders of ADMIN_USER_MANAGE see it; null for others.")
+    def last_login_at(self, info: Info) -> datetime | None:
+        return self.last_login_value if self._private(info) else None
+
+    @strawberry.field(description=_PRIVATE + "; empty for others.")
     async def roles(self, info: Info) -> list[Role]:  # type: ignore[valid-type]
+        if not self._private(info):
+            return []
         rows = await info.context.loaders.roles.load(self.raw_id)
         return [Role[r.name] for r in sorted(active_roles(rows), key=lambda r: r.name)]  # type: ignore[index]
 
-    @strawberry.field
+    @strawberry.field(description=_PRIVATE + "; empty for others.")
     async def permissions(self, info: Info) -> list[Permission]:  # type: ignore[valid-type]
+        if not self._private(info):
+            return []
         rows = await info.context.loaders.roles.load(self.raw_id)
         perms = permissions_of(active_roles(rows))
         return [Permission[p.name] for p in sorted(perms, key=lambda p: p.name)]  # type: ignore[index]

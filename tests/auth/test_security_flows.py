@@ -1,5 +1,5 @@
-"""Brute-force limits, audit log, admin roles and subscriptions, email verification and reset,
-API keys and persisted queries (in-process)."""
+"""Audit log, admin roles and subscriptions, email verification and reset,
+API keys and persisted queries (in-process). Brute-force limits: test_brute_force.py."""
 
 import hashlib
 import re
@@ -10,7 +10,6 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from domain import ratelimit
 from domain.crypto import DecryptionError, decrypt, encrypt
 from domain.identity import Principal
 from domain.mail import outbox_dir
@@ -24,46 +23,6 @@ from tests.factories import make_user
 
 def _uid(reg) -> uuid.UUID:
     return uuid.UUID(jwt.decode(reg["accessToken"], options={"verify_signature": False})["sub"])
-
-
-async def _login_from(resources, who: str, password: str, address: str):
-    ctx = Context(resources=resources, principal=Principal.anonymous(address), client_address=address)
-    from resolvers.root import schema
-    from tests.auth.helpers import LOGIN
-
-    return await schema.execute(
-        LOGIN, variable_values={"login": who, "password": password}, context_value=ctx
-    )
-
-
-async def test_login_throttling_per_account_and_address_and_reset(resources):
-    reg = await register(resources)
-    name = reg["user"]["username"]
-    for _ in range(ratelimit.ACCOUNT_IP_LIMIT):
-        assert codes(await _login_from(resources, name, "wrong-password-x", "10.0.0.1")) == [
-            "UNAUTHENTICATED"
-        ]
-    blocked = await _login_from(resources, name, PASSWORD, "10.0.0.1")
-    assert codes(blocked) == ["THROTTLED"] and blocked.errors[0].extensions["retryAfter"] > 0
-    # the owner elsewhere is not locked out by the attacker's address
-    ok = await _login_from(resources, name, PASSWORD, "10.0.0.2")
-    assert ok.errors is None
-
-
-async def test_global_account_backoff_is_short_and_spares_known_addresses(resources):
-    reg = await register(resources)
-    name = reg["user"]["username"]
-    assert (await _login_from(resources, name, PASSWORD, "10.1.0.99")).errors is None  # known address
-    for i in range(ratelimit.ACCOUNT_FREE_FAILURES + 3):
-        await _login_from(resources, name, "wrong-password-x", f"10.1.1.{i}")  # distributed guessing
-    stranger = await _login_from(resources, name, PASSWORD, "10.1.2.1")
-    assert codes(stranger) == ["THROTTLED"]
-    assert stranger.errors[0].extensions["retryAfter"] <= ratelimit.MAX_BACKOFF_SECONDS
-    lock = resources.key("rl", "login", "lock", ratelimit._id(str(_uid(reg))))
-    assert 0 < await resources.redis.ttl(lock) <= ratelimit.MAX_BACKOFF_SECONDS
-    owner = await _login_from(resources, name, PASSWORD, "10.1.0.99")
-    assert owner.errors is None  # and success resets the account's counters
-    assert not await resources.redis.exists(lock)
 
 
 async def test_failed_login_audit_survives_the_failed_operation(resources, session):

@@ -8,7 +8,6 @@ timings come from sample counts, so they are exact for that file.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import threading
@@ -28,6 +27,8 @@ from providers.ai.base import (
     Usage,
     Voice,
 )
+
+from . import cpu
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -105,7 +106,7 @@ class PiperSpeech(SpeechProvider):
 
     async def synthesize(self, request: SpeechRequest) -> SpeechResult:
         self._validate(request)
-        return await asyncio.to_thread(self.synthesize_sync, request)
+        return await cpu.run(self.synthesize_sync, request)
 
     # ------------------------------------------------------------ sync core
 

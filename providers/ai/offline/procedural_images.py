@@ -10,7 +10,6 @@ Consecutive scenes of one video always get different layouts.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import math
@@ -29,6 +28,7 @@ from providers.ai.base import (
     Usage,
 )
 
+from . import cpu
 from .keywords import content_words
 from .palette import Palette, hue_hint, make_palette
 
@@ -419,7 +419,7 @@ class ProceduralImages(ImageProvider):
 
     async def generate_image(self, request: ImageRequest) -> ImageResult:
         self._validate(request)
-        data = await asyncio.to_thread(render_png, request)
+        data = await cpu.run(render_png, request)
         return ImageResult(
             data=data,
             mime_type="image/png",

@@ -47,6 +47,9 @@ _LATIN_END = re.compile(r"(?:\.{2,}|…+|[.!?‽]+|[!?]+\.?)[" + re.escape(_CLOS
 _WIDE_END = re.compile(r"[。\uff01\uff1f｡\uff0e!?؟\u06d4।॥።፧]+[" + re.escape(_CLOSERS) + r"]*")
 _WORD_BEFORE = re.compile(r"([\w.'\u2019-]+)$")
 _WS = re.compile(r"\s+")
+_NEXT_CHAR = re.compile(r"\S")
+_WORD_WINDOW = 64
+"""How far back the word before a period is looked for: longer than any abbreviation."""
 _PARA = re.compile(r"\n[ \t]*\n+|\r\n[ \t]*\r\n")
 _BULLET_LINE = re.compile(r"\n[ \t]*(?=(?:[-*•\u2013·]|\d{1,3}[.)])\s)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -55,16 +58,18 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 def _is_boundary(text: str, start: int, end: int) -> bool:
     """Whether the Latin terminator text[start:end] ends a sentence."""
     mark = text[start:end].rstrip(_CLOSERS)
-    rest = text[end:].lstrip()
-    if not rest:
+    # Only look near the terminator: scanning the whole text from here made a long text with
+    # many abbreviations quadratic (20,000 characters took seconds).
+    following = _NEXT_CHAR.search(text, end)
+    if not following:
         return True
-    nxt = rest[0]
+    nxt = following.group(0)
     if nxt.isalpha() and nxt.islower():
         # "... and then", '"Really?" she asked', "approx. ten"
         return False
     if mark != ".":
         return True
-    m = _WORD_BEFORE.search(text, 0, start)
+    m = _WORD_BEFORE.search(text, max(0, start - _WORD_WINDOW), start)
     if not m:
         return True
     word = m.group(1).strip("'\u2019-").lower()
