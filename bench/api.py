@@ -87,7 +87,9 @@ def ensure_wrk() -> str:
 
 
 def service_urls() -> tuple[str, str]:
-    pg = os.environ.get("AUTOVIDEO_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    pg = os.environ.get(
+        "AUTOVIDEO_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
     redis = os.environ.get("AUTOVIDEO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     return pg, redis
 
@@ -97,7 +99,9 @@ async def create_database(admin_url: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
     u = make_url(admin_url)
-    conn = await asyncpg.connect(user=u.username or "postgres", host=u.host, port=u.port or 5432, database="postgres")
+    conn = await asyncpg.connect(
+        user=u.username or "postgres", host=u.host, port=u.port or 5432, database="postgres"
+    )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -111,11 +115,11 @@ async def drop_database(admin_url: str, name: str) -> None:
     from sqlalchemy.engine import make_url
 
     u = make_url(admin_url)
-    conn = await asyncpg.connect(user=u.username or "postgres", host=u.host, port=u.port or 5432, database="postgres")
+    conn = await asyncpg.connect(
+        user=u.username or "postgres", host=u.host, port=u.port or 5432, database="postgres"
+    )
     try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
         await conn.close()
@@ -127,7 +131,9 @@ async def seed(database_url: str, user_id: str) -> None:
     from sqlalchemy.engine import make_url
 
     u = make_url(database_url)
-    conn = await asyncpg.connect(user=u.username or "postgres", host=u.host, port=u.port or 5432, database=u.database)
+    conn = await asyncpg.connect(
+        user=u.username or "postgres", host=u.host, port=u.port or 5432, database=u.database
+    )
     try:
         rows = [
             (
@@ -312,7 +318,9 @@ def main() -> None:
     }
     py = sys.executable
     procs = [
-        start([py, "-m", "runtime.cli", "serve", "--no-worker", "--port", str(api_port)], env, work / "api.log"),
+        start(
+            [py, "-m", "runtime.cli", "serve", "--no-worker", "--port", str(api_port)], env, work / "api.log"
+        ),
         start(
             [py, str(ROOT / "bench" / "baselines.py"), "raw", str(raw_port)],
             {"BENCH_DATABASE_URL": database_url, "AUTOVIDEO_SECRET_KEY": env["AUTOVIDEO_SECRET_KEY"]},
@@ -340,8 +348,16 @@ def main() -> None:
         if args.only in (None, "typename"):
             targets += [("typename", api, typename_lua), ("hello-raw", hello, None)]
 
-        pids = {"page": procs[0].pid, "typename": procs[0].pid, "page-raw": procs[1].pid, "hello-raw": procs[2].pid}
-        bodies = {"page": json.dumps({"query": PAGE_QUERY}), "typename": json.dumps({"query": TYPENAME_QUERY})}
+        pids = {
+            "page": procs[0].pid,
+            "typename": procs[0].pid,
+            "page-raw": procs[1].pid,
+            "hello-raw": procs[2].pid,
+        }
+        bodies = {
+            "page": json.dumps({"query": PAGE_QUERY}),
+            "typename": json.dumps({"query": TYPENAME_QUERY}),
+        }
         cpu = {
             name: cpu_per_request(
                 pids[name],
@@ -370,7 +386,10 @@ def main() -> None:
 
     print(f"\n{args.connections} connections, {args.duration} s per target, best of {args.rounds}\n")
     print(f"{'target':<10} {'this API':>35} {'baseline':>32} {'ratio':>7} {'CPU/request':>20}")
-    for name, base, label in (("page", "page-raw", "Starlette+asyncpg"), ("typename", "hello-raw", "Starlette hello")):
+    for name, base, label in (
+        ("page", "page-raw", "Starlette+asyncpg"),
+        ("typename", "hello-raw", "Starlette hello"),
+    ):
         if name not in results:
             continue
         a, b = results[name], results[base]
@@ -422,7 +441,7 @@ def summarize(path: Path, top: int = 25) -> None:
     for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {100 * n / total:5.1f}%  {f[:150]}")
     print("inclusive time:")
-    for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[:top * 2]:
+    for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[: top * 2]:
         print(f"  {100 * n / total:5.1f}%  {f[:150]}")
 
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Hand-written baselines for bench/api: what the same machine serves without GraphQL.
 
-  raw PORT    POST /graphql: checks the bearer token (PyJWT, same key and claims), runs the page's
-              SQL (20 newest videos joined with their owner) through asyncpg and writes the same JSON
-              the API answers for bench/api's page query.
-  hello PORT  GET / answers {"hello": "world"}.
+raw PORT    POST /graphql: checks the bearer token (PyJWT, same key and claims), runs the page's
+            SQL (20 newest videos joined with their owner) through asyncpg and writes the same JSON
+            the API answers for bench/api's page query.
+hello PORT  GET / answers {"hello": "world"}.
 """
 
 from __future__ import annotations
@@ -49,8 +49,12 @@ def raw_app() -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state["pool"] = await asyncpg.create_pool(
-            user=u.username or "postgres", host=u.host, port=u.port or 5432, database=u.database,
-            min_size=10, max_size=10,
+            user=u.username or "postgres",
+            host=u.host,
+            port=u.port or 5432,
+            database=u.database,
+            min_size=10,
+            max_size=10,
         )
         yield
         await state["pool"].close()

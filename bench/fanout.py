@@ -32,7 +32,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import create_database, drop_database, free_port, service_urls, start, stop, wait_http  # noqa: E402
+from bench.api import (  # noqa: E402
+    create_database,
+    drop_database,
+    free_port,
+    register,
+    service_urls,
+    start,
+    stop,
+    wait_http,
+)
 
 SUBSCRIPTION = "subscription { myVideoEvents { videoId status stage progress message at } }"
 
@@ -54,10 +63,14 @@ async def _clients(ws_url: str, token: str, n: int, ready: mp.Queue, out: Path, 
             async with websockets.connect(
                 ws_url, subprotocols=["graphql-transport-ws"], max_queue=None, open_timeout=60
             ) as ws:
-                await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+                await ws.send(
+                    json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+                )
                 ack = json.loads(await ws.recv())
                 assert ack["type"] == "connection_ack", ack
-                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+                await ws.send(
+                    json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
+                )
                 ready.put(1)
                 while time.time() < deadline:
                     try:
@@ -77,13 +90,15 @@ async def _clients(ws_url: str, token: str, n: int, ready: mp.Queue, out: Path, 
                     if event["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
                         completed += 1
                         return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures += 1
             print(f"client {i}: {type(exc).__name__}: {exc}", file=sys.stderr)
             ready.put(0)
 
     await asyncio.gather(*(one(i) for i in range(n)))
-    out.write_text(json.dumps({"latencies": latencies, "completed": completed, "failures": failures}))
+    out.write_text(  # noqa: ASYNC240 (the clients are done)
+        json.dumps({"latencies": latencies, "completed": completed, "failures": failures})
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -129,19 +144,13 @@ def main() -> None:
     try:
         wait_http(f"http://127.0.0.1:{port}/readyz", proc=api, timeout=120)
         graphql = f"http://127.0.0.1:{port}/graphql"
-        name = "fanout" + os.urandom(4).hex()
-        reg = httpx.post(
-            graphql,
-            json={
-                "query": 'mutation { register(input: {username: "%s", email: "%s@example.com", '
-                'password: "a long bench passphrase"}) { accessToken } }' % (name, name)
-            },
-            timeout=60,
-        ).json()
-        token = reg["data"]["register"]["accessToken"]
+        token, _ = register(graphql)
         ready: mp.Queue = mp.Queue()
         deadline = time.time() + args.timeout
-        per = [args.clients // args.processes + (1 if i < args.clients % args.processes else 0) for i in range(args.processes)]
+        per = [
+            args.clients // args.processes + (1 if i < args.clients % args.processes else 0)
+            for i in range(args.processes)
+        ]
         outs = [work / f"clients-{i}.json" for i in range(args.processes)]
         ws_url = f"ws://127.0.0.1:{port}/graphql"
         for i, n in enumerate(per):
@@ -155,7 +164,7 @@ def main() -> None:
         created = httpx.post(
             graphql,
             json={
-                "query": "mutation($s: Int) { createVideo(input: {title: \"Why octopuses are so intelligent\", "
+                "query": 'mutation($s: Int) { createVideo(input: {title: "Why octopuses are so intelligent", '
                 'prompt: "Why octopuses are so intelligent", targetDurationSeconds: $s}) { id } }',
                 "variables": {"s": args.seconds},
             },
@@ -183,14 +192,18 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     ms = [x * 1000 for x in latencies]
-    print(f"\n{args.clients} clients ({subscribed} subscribed) on myVideoEvents, one {args.seconds}-second video")
+    print(
+        f"\n{args.clients} clients ({subscribed} subscribed) on myVideoEvents, one {args.seconds}-second video"
+    )
     print(f"API RSS with {subscribed} idle subscriptions: {rss_mb:.0f} MB")
     print(
         f"deliveries {len(ms)} ({len(ms) / max(subscribed, 1):.1f} per client), "
         f"latency p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, max {max(ms, default=0):.0f} ms"
         + (f", mean {statistics.fmean(ms):.0f} ms" if ms else "")
     )
-    print(f"clients that saw the video finish: {completed}/{args.clients}; failed clients: {failures}; {elapsed:.0f} s")
+    print(
+        f"clients that saw the video finish: {completed}/{args.clients}; failed clients: {failures}; {elapsed:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -53,6 +53,8 @@ class Admission:
     principal: Principal
     throttled: Throttled | None = None
     """The caller is past its operation ceiling: refuse the operation with this error."""
+    claims: tokens.Claims | None = None
+    """The bearer token's claims, when the caller sent one."""
 
 
 def revoked_key(resources: Resources, jti: str) -> str:
@@ -110,7 +112,7 @@ async def admit_bearer(
     principal = Principal.for_user(
         claims.sub, roles, token_jti=claims.jti, token_expires_at=claims.expires_at, client_address=address
     )
-    return Admission(principal, _verdict(count, bucket[1], ttl) if bucket else None)
+    return Admission(principal, _verdict(count, bucket[1], ttl) if bucket else None, claims)
 
 
 async def count_operation(resources: Resources, principal: Principal) -> Throttled | None:

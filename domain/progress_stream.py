@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from domain.errors import Unauthenticated
@@ -14,8 +14,11 @@ from domain.pipeline import Event
 from domain.progress import video_channel
 from domain.video import get_video
 
-# How often to re-read PostgreSQL when no event came: bounds the damage of a lost publish.
-POLL_SECONDS = 5.0
+SESSION_TICK_SECONDS = 2.0
+"""How often an idle stream looks (in memory) whether its socket's session ended."""
+POLL_SECONDS = 30.0
+"""How often a video's stream re-reads PostgreSQL when no event came: bounds the damage of a
+publish lost while the bus stayed connected (a reconnect sends RESYNC, which re-reads at once)."""
 
 
 async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) -> Event:
@@ -23,7 +26,8 @@ async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) ->
         return Event.of(await get_video(session, principal, video_id))
 
 
-Recheck = Callable[[], Awaitable[Principal]]
+SignedIn = Callable[[], bool]
+"""Whether the subscriber's session still holds: read in memory (domain.session_watch)."""
 
 
 def parsed(raw: dict[str, Any]) -> Event:
@@ -35,31 +39,36 @@ def parsed(raw: dict[str, Any]) -> Event:
     return event  # type: ignore[no-any-return]
 
 
-async def _still_signed_in(recheck: Recheck | None) -> None:
-    if recheck is not None and not (await recheck()).authenticated:
+def _still_signed_in(signed_in: SignedIn | None) -> None:
+    if signed_in is not None and not signed_in():
         raise Unauthenticated("Your session has ended; sign in again.")
 
 
 async def progress_stream(
-    resources: Any, principal: Principal, video_id: uuid.UUID, recheck: Recheck | None = None
+    resources: Any, principal: Principal, video_id: uuid.UUID, signed_in: SignedIn | None = None
 ) -> AsyncIterator[Event]:
-    """`recheck` re-authenticates the caller; the stream ends UNAUTHENTICATED once it fails."""
+    """The stream ends UNAUTHENTICATED once `signed_in` says the session ended."""
+    loop = asyncio.get_running_loop()
     bus = resources.extras["events"]
     async with bus.subscribe(video_channel(resources, video_id)) as sub:
         # Subscribed before reading: nothing published between the read and the subscription is lost.
         last = await _current(resources, principal, video_id)
+        read_at = loop.time()
         yield last
         while not last.status.terminal:
             try:
-                raw = await asyncio.wait_for(sub.get(), POLL_SECONDS)
-                event = (
-                    await _current(resources, principal, video_id)
-                    if raw.get("type") == "resync"
-                    else parsed(raw)
-                )
+                raw = await asyncio.wait_for(sub.get(), SESSION_TICK_SECONDS)
             except TimeoutError:
+                _still_signed_in(signed_in)
+                if loop.time() - read_at < POLL_SECONDS:
+                    continue
+                raw = {"type": "resync"}  # time to re-read the stored state
+            if raw.get("type") == "resync":
                 event = await _current(resources, principal, video_id)
-            await _still_signed_in(recheck)
+                read_at = loop.time()
+            else:
+                event = parsed(raw)
+            _still_signed_in(signed_in)
             if event.run < last.run:
                 continue
             if (
@@ -92,7 +101,7 @@ async def progress_stream(
 
 
 async def user_stream(
-    resources: Any, principal: Principal, recheck: Recheck | None = None
+    resources: Any, principal: Principal, signed_in: SignedIn | None = None
 ) -> AsyncIterator[Event]:
     """Every progress event of the signed-in user's videos, live (a dashboard's feed).
     Endless; after a RESYNC the client should re-query its list."""
@@ -103,11 +112,11 @@ async def user_stream(
     async with bus.subscribe(user_channel(resources, user_id)) as sub:
         while True:
             try:
-                raw = await asyncio.wait_for(sub.get(), POLL_SECONDS)
+                raw = await asyncio.wait_for(sub.get(), SESSION_TICK_SECONDS)
             except TimeoutError:
-                await _still_signed_in(recheck)
+                _still_signed_in(signed_in)
                 continue
-            await _still_signed_in(recheck)
+            _still_signed_in(signed_in)
             if raw.get("type") == "resync":
                 continue
             event = parsed(raw)

@@ -185,7 +185,7 @@ class VideoSubscription:
 
         _, raw = from_global_id(video_id, "Video")
         ctx = info.context
-        async for event in progress_stream(ctx.resources, ctx.principal, raw, ctx.refresh_principal):
+        async for event in progress_stream(ctx.resources, ctx.principal, raw, ctx.still_signed_in):
             yield _event(event)
 
     @strawberry.subscription(
@@ -196,7 +196,7 @@ class VideoSubscription:
         from domain.progress_stream import user_stream
 
         ctx = info.context
-        async for event in user_stream(ctx.resources, ctx.principal, ctx.refresh_principal):
+        async for event in user_stream(ctx.resources, ctx.principal, ctx.still_signed_in):
             yield _event(event)
 
 

@@ -108,8 +108,9 @@ class GraphQLView(GraphQL):
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         """The token in connection_init's `authorization` authenticates the socket; a bad one
         closes it with 4403."""
-        from domain.auth import authenticate_bearer
+        from domain.admission import admit_bearer
         from domain.errors import DomainError
+        from domain.session_watch import watch_of
 
         params = context.connection_params or {}
         value = params.get("authorization") or params.get("Authorization")
@@ -118,8 +119,13 @@ class GraphQLView(GraphQL):
         if not isinstance(value, str):
             raise ConnectionRejectionError({"message": "authorization must be a string"})
         try:
-            context.principal = await authenticate_bearer(self.resources, value, context.client_address)
+            admission = await admit_bearer(
+                self.resources, value, context.client_address, count_operation=False
+            )
         except DomainError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
-        context.bearer = value  # re-checked at every operation and while subscriptions run
+        context.principal = admission.principal
+        context.bearer = value  # re-checked at every operation
+        if admission.claims is not None:  # and, with every live socket's, while subscriptions run
+            context.live_session = watch_of(self.resources).track(admission.claims)
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from persistence.db import make_engine, make_sessionmaker
 from runtime.embedded import EmbeddedServices, ensure_writable
 from runtime.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from domain.session_watch import SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Resources:
     database_url: str
     redis_url: str
     embedded: EmbeddedServices | None = None
+    session_watch: SessionWatch | None = None
+    """Live websocket sessions, re-checked together (domain.session_watch.watch_of)."""
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
     """Sessions for GraphQL queries: autocommit, so reading costs no BEGIN/COMMIT round trips
     (the plain sessionmaker when not set, as in tests that run inside one outer transaction)."""
@@ -49,6 +54,8 @@ class Resources:
         return self.key("queue")
 
     async def close(self) -> None:
+        if self.session_watch is not None:
+            await self.session_watch.stop()
         for name, closer in list(self.extras.items()):
             if name.startswith("close:"):
                 with contextlib.suppress(Exception):

@@ -19,6 +19,7 @@ from domain.identity import Principal
 
 if TYPE_CHECKING:
     from domain.admission import Admission
+    from domain.session_watch import LiveSession
     from runtime.resources import Resources
     from schema.loaders import Loaders
 
@@ -78,23 +79,17 @@ class Context:
     user_agent: str | None = None
     bearer: str | None = None
     """The websocket's token: a socket lives longer than a token or an account may."""
+    live_session: LiveSession | None = None
+    """A websocket signed in with a token: its session, re-checked by the SessionWatch."""
     admission: Admission | None = None
     """An HTTP request's admission (principal and operation-rate verdict), made by the view."""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    async def refresh_principal(self) -> Principal:
-        """Re-authenticate a websocket's token (revoked, expired, deactivated → anonymous)."""
-        if self.bearer is None:
-            return self.principal
-        from domain.auth import authenticate_bearer
-        from domain.errors import DomainError
-
-        try:
-            self.principal = await authenticate_bearer(self.resources, self.bearer, self.client_address)
-        except DomainError:
-            self.principal = Principal.anonymous(self.client_address)
-            self.bearer = None
-        return self.principal
+    def still_signed_in(self) -> bool:
+        """For a websocket's subscriptions: False once the session its token belongs to ended
+        (revoked, expired, account deactivated…), as the process's SessionWatch last saw it.
+        No I/O: thousands of subscribers ask on every event."""
+        return self.live_session is None or self.live_session.valid()
 
     @property
     def operation(self) -> Operation:

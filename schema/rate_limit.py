@@ -29,9 +29,11 @@ async def _admit_websocket_operation(context: Context) -> Throttled | None:
         admission = await admit_bearer(
             context.resources, context.bearer, context.client_address, count_operation=True
         )
-    except DomainError:
+    except DomainError as exc:
         context.principal = Principal.anonymous(context.client_address)
         context.bearer = None
+        if context.live_session is not None:
+            context.live_session.end(exc.message)
         return await count_operation(context.resources, context.principal)
     except RedisError:
         log.warning("rate limit skipped: Redis unavailable")
