@@ -54,6 +54,7 @@ async def _clients(ws_url: str, token: str, n: int, ready: mp.Queue, out: Path, 
     import websockets
 
     latencies: list[float] = []
+    by_event: dict[str, list[float]] = {}
     completed = 0
     failures = 0
 
@@ -86,7 +87,10 @@ async def _clients(ws_url: str, token: str, n: int, ready: mp.Queue, out: Path, 
                         failures += 1
                         return
                     event = msg["payload"]["data"]["myVideoEvents"]
-                    latencies.append(now - datetime.fromisoformat(event["at"]).timestamp())
+                    latency = now - datetime.fromisoformat(event["at"]).timestamp()
+                    latencies.append(latency)
+                    label = f"{event['status']}/{event['stage']}/{event['progress']}"
+                    by_event.setdefault(label, []).append(latency)
                     if event["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
                         completed += 1
                         return
@@ -97,7 +101,9 @@ async def _clients(ws_url: str, token: str, n: int, ready: mp.Queue, out: Path, 
 
     await asyncio.gather(*(one(i) for i in range(n)))
     out.write_text(  # noqa: ASYNC240 (the clients are done)
-        json.dumps({"latencies": latencies, "completed": completed, "failures": failures})
+        json.dumps(
+            {"latencies": latencies, "completed": completed, "failures": failures, "by_event": by_event}
+        )
     )
 
 
@@ -114,6 +120,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=4, help="client processes")
     ap.add_argument("--seconds", type=int, default=15, help="target duration of the video")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--events", action="store_true", help="also print the latency of each event")
     args = ap.parse_args()
 
     import httpx
@@ -176,11 +183,14 @@ def main() -> None:
             p.join(max(1, deadline - time.time()))
         elapsed = time.time() - started
         latencies: list[float] = []
+        by_event: dict[str, list[float]] = {}
         completed = failures = 0
         for out in outs:
             if out.exists():
                 data = json.loads(out.read_text())
                 latencies += data["latencies"]
+                for label, values in data["by_event"].items():
+                    by_event.setdefault(label, []).extend(values)
                 completed += data["completed"]
                 failures += data["failures"]
     finally:
@@ -201,6 +211,10 @@ def main() -> None:
         f"latency p50 {percentile(ms, 0.5):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, max {max(ms, default=0):.0f} ms"
         + (f", mean {statistics.fmean(ms):.0f} ms" if ms else "")
     )
+    if args.events:
+        print("per event (status/stage/progress): p50 / max ms")
+        for label, values in by_event.items():
+            print(f"  {label:<32} {percentile(values, 0.5) * 1000:6.0f} {max(values) * 1000:6.0f}")
     print(
         f"clients that saw the video finish: {completed}/{args.clients}; failed clients: {failures}; {elapsed:.0f} s"
     )
