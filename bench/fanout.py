@@ -22,7 +22,9 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,6 +122,7 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=4, help="client processes")
     ap.add_argument("--seconds", type=int, default=15, help="target duration of the video")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--profile", type=Path, default=None, help="py-spy the API while the video renders")
     ap.add_argument("--events", action="store_true", help="also print the latency of each event")
     args = ap.parse_args()
 
@@ -167,6 +170,26 @@ def main() -> None:
         subscribed = sum(ready.get(timeout=300) for _ in range(args.clients))
         time.sleep(2)  # let the last subscriptions settle
         rss_mb = psutil.Process(api.pid).memory_info().rss / 2**20
+        spy = None
+        if args.profile:
+            spy_bin = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            spy = subprocess.Popen(
+                [
+                    spy_bin,
+                    "record",
+                    "-p",
+                    str(api.pid),
+                    "-d",
+                    str(args.timeout),
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(args.profile),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         started = time.time()
         created = httpx.post(
             graphql,
@@ -182,6 +205,9 @@ def main() -> None:
         for p in procs:
             p.join(max(1, deadline - time.time()))
         elapsed = time.time() - started
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         latencies: list[float] = []
         by_event: dict[str, list[float]] = {}
         completed = failures = 0
@@ -215,6 +241,10 @@ def main() -> None:
         print("per event (status/stage/progress): p50 / max ms")
         for label, values in by_event.items():
             print(f"  {label:<32} {percentile(values, 0.5) * 1000:6.0f} {max(values) * 1000:6.0f}")
+    if args.profile:
+        from bench.api import summarize
+
+        summarize(args.profile)
     print(
         f"clients that saw the video finish: {completed}/{args.clients}; failed clients: {failures}; {elapsed:.0f} s"
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from domain.ai import AIService, Caller
 from domain.ai_cache import script_from_dict, script_to_dict
 from domain.errors import BadInput
+from media.processes import CancelFlag
 from persistence.enums import AspectRatio, PipelineStage
 from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest
 
@@ -55,10 +55,14 @@ class StageWork:
     ai: AIService
     work_dir: Path
     progress: Progress
-    cancel: threading.Event = field(default_factory=threading.Event)
     render_preset: str = "veryfast"
     render_crf: int = 23
     render_timeout: float | None = None
+    cancel: CancelFlag = field(init=False)
+    """Set when the video is cancelled; seen by the render in its worker process."""
+
+    def __post_init__(self) -> None:
+        self.cancel = CancelFlag(self.work_dir / ".cancelled")
 
     @property
     def prefix(self) -> str:
@@ -193,6 +197,7 @@ async def _cover(w: StageWork, script: Script, width: int, height: int) -> str |
 
 async def run_assembly(w: StageWork) -> dict[str, Any]:
     import media
+    import media.processes
 
     narration = w.outputs[PipelineStage.NARRATION]
     visuals = w.outputs[PipelineStage.VISUALS]
@@ -239,7 +244,9 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         ),
     )
     await w.progress(5, "Rendering")
-    result = await asyncio.to_thread(media.render_video, request, timeout=w.render_timeout, cancel=w.cancel)
+    # In a worker process: the render's own Python work (stills, frames, thumbnails) must not take
+    # the GIL from the event loop that serves the API (media.processes).
+    result = await media.processes.run(media.render_video, request, timeout=w.render_timeout, cancel=w.cancel)
     await w.progress(90, "Storing the render")
     keys = {
         "video_key": f"{w.prefix}/render/video.mp4",

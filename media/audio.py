@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from .ffmpeg import run_ffmpeg
+from .types import CancelSignal
 
 SAMPLE_RATE = 48000
 
@@ -35,7 +35,7 @@ class Loudness:
 
 def measure_loudness(
     path: Path, target: float, true_peak: float, *, timeout: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelSignal | None = None,
 ) -> Loudness:  # fmt: skip
     """EBU R128 integrated loudness, loudness range and true peak of `path`.
 

@@ -4,7 +4,6 @@ by stream copy (no video re-encode) while the audio is mixed and encoded once at
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from .audio import AudioPlan, audio_codec_args, audio_graph, measure_loudness
@@ -14,7 +13,7 @@ from .ffmpeg import run_ffmpeg
 from .filtergraph import GraphInputs, Overlay, video_graph
 from .job import Job
 from .timeline import ChunkSpec, plan_cuts
-from .types import RenderOptions, RenderRequest
+from .types import CancelSignal, RenderOptions, RenderRequest
 
 DEFAULT_CHUNK_SECONDS = 60.0
 
@@ -90,7 +89,7 @@ def render_chunk(
     *,
     job: Job | None = None,
     timeout: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelSignal | None = None,
 ) -> Path:
     """Render one chunk as a video-only MP4. Any worker can render any chunk independently."""
     own = job is None
@@ -110,7 +109,7 @@ def join_chunks(
     request: RenderRequest,
     job: Job | None = None,
     timeout: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelSignal | None = None,
 ) -> Path:
     """Concatenate chunk files by stream copy and add the narration (+ music) mix."""
     if not paths:

@@ -16,6 +16,17 @@ class MediaError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Renders run in worker processes (media.processes): the error must cross back whole.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[MediaError], args: tuple[object, ...], state: dict[str, object]) -> MediaError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class InvalidMediaError(MediaError):
     """An input is missing, unreadable, corrupt or empty (e.g. zero-length narration)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import InvalidMediaError, RenderCancelled, RenderFailedError, RenderTimeoutError
+from .types import CancelSignal
 
 _POLL = 0.05
 _KEEP_LINES = 400
@@ -66,7 +67,7 @@ def run_ffmpeg(
     args: Sequence[str],
     *,
     timeout: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelSignal | None = None,
     capture_stdout: bool = False,
     check: bool = True,
     what: str = "render",

@@ -11,7 +11,6 @@ import ctypes
 import logging
 import shutil
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -34,7 +33,7 @@ from .probe import probe_media
 from .stills import prescale_logo, prescale_still
 from .thumbnail import make_card
 from .timeline import ChunkSpec, Timeline, VisualKind, build_timeline
-from .types import CaptionCue, RenderRequest, frame_size
+from .types import CancelSignal, CaptionCue, RenderRequest, frame_size
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class Job:
     intro: float
     total: float
     still_dims: tuple[int, int]
-    cancel: threading.Event | None = None
+    cancel: CancelSignal | None = None
     deadline: Deadline = field(default_factory=lambda: Deadline(None))
     _stills: dict[int, Path] = field(default_factory=dict)
     _owns_workdir: bool = False
@@ -87,7 +86,7 @@ class Job:
         *,
         workdir: Path | None = None,
         timeout: float | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelSignal | None = None,
         validate_all: bool = True,
     ) -> Job:
         opts = request.options

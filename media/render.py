@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +16,7 @@ from .job import Job, trim_heap
 from .probe import probe_media
 from .thumbnail import make_thumbnail
 from .timeline import ChunkSpec, plan_cuts
-from .types import RenderRequest, RenderResult
+from .types import CancelSignal, RenderRequest, RenderResult
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def render_video(
     request: RenderRequest,
     *,
     timeout: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelSignal | None = None,
 ) -> RenderResult:
     started = time.monotonic()
     out_dir = Path(request.output_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 AspectRatio = Literal["PORTRAIT", "LANDSCAPE", "SQUARE"]
 
@@ -106,3 +106,10 @@ class RenderResult:
     audio_codec: str
     cues: list[CaptionCue] = field(default_factory=list)  # as burned in (output timeline)
     elapsed: float = 0.0
+
+
+class CancelSignal(Protocol):
+    """What a render polls to stop early: a `threading.Event`, or a `processes.CancelFlag` when
+    the render runs in a worker process."""
+
+    def is_set(self) -> bool: ...

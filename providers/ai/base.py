@@ -32,6 +32,19 @@ class ProviderError(Exception):
         self.message = message
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Offline providers run in worker processes (media.processes): errors cross back whole.
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(
+    cls: type[ProviderError], args: tuple[object, ...], state: dict[str, object]
+) -> ProviderError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
 
 class TransientProviderError(ProviderError):
     transient = True
