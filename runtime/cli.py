@@ -97,6 +97,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
                 proxy_headers=False,
                 server_header=False,
                 lifespan="on",
+                ws_max_size=settings.max_ws_message_bytes,  # bigger websocket messages: closed, 1009
             )
             await uvicorn.Server(config).serve()
         finally:
