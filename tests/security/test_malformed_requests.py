@@ -216,3 +216,15 @@ async def test_nul_characters_are_bad_user_input_everywhere(server):
     await ws.close()
     out = server.output()
     assert "Traceback" not in out and "asyncpg" not in out, out[-3000:]
+
+
+async def test_a_null_for_a_non_null_variable_is_a_client_error(resources):
+    """graphql-core wraps this coercion error in another GraphQLError; it was classified as an
+    unexpected error (INTERNAL_SERVER_ERROR, logged with a traceback). Found by the generated
+    inputs."""
+    from tests.gql import codes, execute
+
+    query = "mutation($r: Role!, $u: ID!) { revokeRole(role: $r, userId: $u) { id } }"
+    result = await execute(resources, query, {"r": "GUEST", "u": None})
+    assert codes(result) == ["GRAPHQL_VALIDATION_FAILED"], result.errors
+    assert "$u" in result.errors[0].message
