@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -137,7 +138,7 @@ class Probe:
         self.url, self.token = url, token
         self.http = httpx.Client(timeout=30)
         self.count = 0
-        self.log: list[tuple[float, float, str]] = []  # (started, ended, what) of JSON requests
+        self.log: list[tuple[float, float, str]] = []  # (started, ended, what) of every exchange
 
     def headers(self, signed_in: bool) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if signed_in else {}
@@ -149,15 +150,25 @@ class Probe:
         found = LEAKS.search(r.text)
         assert found is None, (what, found.group(0), r.text[:500])
 
+    @contextlib.contextmanager
+    def timed(self, what: object) -> Iterator[None]:
+        started = time.time()
+        try:
+            yield
+        finally:
+            self.log.append((started, time.time(), str(what)[:300]))
+
+    def send(self, method: str, what: object, **kw: Any) -> None:
+        with self.timed(what):
+            r = self.http.request(method, self.url, **kw)
+        self.check(r, what)
+
     def post_json(self, body: bytes, signed_in: bool, what: object = None) -> None:
         headers = {"content-type": "application/json", **self.headers(signed_in)}
-        started = time.time()
-        r = self.http.post(self.url, content=body, headers=headers)
-        self.log.append((started, time.time(), str(what or body[:300])[:300]))
-        self.check(r, what or body[:300])
+        self.send("POST", what or body[:300], content=body, headers=headers)
 
     def in_flight(self, at: float, ms: float) -> list[str]:
-        """The JSON requests that overlapped a /healthz poll started at `at` (epoch seconds)."""
+        """What overlapped a /healthz poll started at `at` (epoch seconds)."""
         return [w for a, b, w in self.log if a <= at + ms / 1000 and b >= at][:5]
 
 
@@ -273,8 +284,7 @@ def run_bodies(probe: Probe) -> None:
     @given(body=raw, query_params=params, signed_in=st.booleans())
     def case(body: bytes, query_params: dict[str, str], signed_in: bool) -> None:
         probe.post_json(body, signed_in)
-        r = probe.http.get(probe.url, params=query_params, headers=probe.headers(signed_in))
-        probe.check(r, query_params)
+        probe.send("GET", query_params, params=query_params, headers=probe.headers(signed_in))
 
     case()
 
@@ -295,10 +305,11 @@ def run_multipart(probe: Probe) -> None:
         auth = probe.headers(True)
         form = {"operations": operations, "map": mapping}
         upload_parts = [(name, ("a.wav", data, "audio/wav")) for name, data in uploads]
-        r = probe.http.post(probe.url, data=form, files=upload_parts or None, headers=auth)
-        probe.check(r, (operations, mapping, uploads))
+        probe.send(
+            "POST", (operations, mapping, uploads), data=form, files=upload_parts or None, headers=auth
+        )
         headers = {**auth, "content-type": "multipart/form-data; boundary=b"}
-        probe.check(probe.http.post(probe.url, content=raw, headers=headers), raw)
+        probe.send("POST", raw, content=raw, headers=headers)
 
     case()
 
@@ -334,6 +345,10 @@ def run_websocket(probe: Probe, url: str) -> None:
     @settings(FUZZ, max_examples=EXAMPLES["websocket"])
     @given(frame=frames, signed_in=st.booleans())
     def case(frame: str, signed_in: bool) -> None:
+        with probe.timed(frame):
+            exchange(frame, signed_in)
+
+    def exchange(frame: str, signed_in: bool) -> None:
         ws = connection(signed_in)
         try:
             ws.send(frame)
