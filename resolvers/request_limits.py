@@ -335,7 +335,8 @@ def _http_refusal(exc: HTTPException) -> RequestRefused:
 
 
 class LimitedGraphQL(GraphQL):
-    """Strawberry's ASGI view with the limits above. Subclasses provide `request_limits`."""
+    """Strawberry's ASGI view with the limits above. Subclasses provide `request_limits` and
+    `signed_in` (authentication happens before the body is read)."""
 
     request_adapter_class = LimitedRequestAdapter
     websocket_adapter_class = LimitedWebSocketAdapter  # type: ignore[assignment]
@@ -351,6 +352,10 @@ class LimitedGraphQL(GraphQL):
     @property
     def request_limits(self) -> RequestLimits:
         return RequestLimits()
+
+    def signed_in(self, scope: Any) -> bool:
+        """Whether the HTTP request's caller presented valid credentials (uploads need them)."""
+        return False
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data, self.request_limits)
@@ -369,12 +374,9 @@ class LimitedGraphQL(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        principal = scope.get("state", {}).get("principal")
         try:
             try:
-                capped = guard(
-                    scope, receive, bool(principal and principal.authenticated), self.request_limits
-                )
+                capped = guard(scope, receive, self.signed_in(scope), self.request_limits)
                 response = await self.run(Request(scope, capped))
             except RequestRefused as exc:
                 response = exc.response()

@@ -74,6 +74,10 @@ class GraphQLView(LimitedGraphQL):
     def request_limits(self) -> RequestLimits:
         return RequestLimits.from_settings(self.resources.settings)
 
+    def signed_in(self, scope: Any) -> bool:
+        admission = scope.get("state", {}).get("admission")
+        return admission is not None and admission.principal.authenticated
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             from domain.admission import admit_http
