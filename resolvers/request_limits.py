@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 MULTIPART = "multipart/form-data"
 _MULTIPART_OVERHEAD = 64 * 1024  # part headers and boundaries
 _MAX_FORM_FIELDS = 4  # the GraphQL multipart spec has two: `operations` and `map`
-_STARTS_LIKE_JSON_OBJECT = re.compile(rb"[ \t\r\n]*[{\[]")
+_STARTS_LIKE_JSON_OBJECT = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*[{\[]")  # an optional UTF-8 BOM
 _NUL_ESCAPE = "\\u0000"
 
 
