@@ -35,6 +35,7 @@ from domain import video_input as video_rules
 from domain.ai_cache import AICache, digest
 from domain.errors import BadInput, QuotaExceeded
 from domain.quota import QuotaService
+from domain.uploads import audio_type
 from persistence.ai import AIGeneration, AIRepository, ProviderCredential
 from persistence.enums import GenerationStatus, GenerationType, Role
 from providers.ai.base import (
@@ -1024,25 +1025,12 @@ async def provider_keys(session: AsyncSession, principal: Principal) -> list[Pro
 # ------------------------------------------------------------------ voice cloning
 
 MAX_SAMPLE_BYTES = 10 * 1024 * 1024
-SAMPLE_TYPES = {
-    "audio/mpeg",
-    "audio/mp3",
-    "audio/wav",
-    "audio/x-wav",
-    "audio/wave",
-    "audio/mp4",
-    "audio/x-m4a",
-    "audio/ogg",
-    "audio/webm",
-    "audio/flac",
-}
 
 
-async def clone_voice(
-    resources: Any, principal: Principal, name: str, sample: bytes, filename: str, content_type: str
-) -> Voice:
+async def clone_voice(resources: Any, principal: Principal, name: str, sample: bytes, filename: str) -> Voice:
     """A new ElevenLabs voice from one audio sample, with the user's own ElevenLabs key or, for
-    users entitled to the server's providers, the server's key."""
+    users entitled to the server's providers, the server's key. The sample's type is read from
+    its content; the type the client declared is not trusted."""
     from domain.permissions import Permission
 
     user_id = principal.require(Permission.AI_GENERATE_AUDIO)
@@ -1053,8 +1041,8 @@ async def clone_voice(
         raise BadInput("The sample is empty.", field="sample")
     if len(sample) > MAX_SAMPLE_BYTES:
         raise BadInput("The sample is larger than 10 MB.", field="sample")
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    if ctype not in SAMPLE_TYPES:
+    ctype = audio_type(sample)
+    if ctype is None:
         raise BadInput("Send the sample as an audio file (MP3, WAV, M4A, OGG, WebM or FLAC).", field="sample")
     service = AIService.for_resources(resources)
     access = await service.access(user_id)

@@ -187,7 +187,6 @@ class AIMutation:
         voice = await ai_domain.clone_voice(
             info.context.resources, info.context.principal, name, data,
             filename=getattr(sample, "filename", None) or "sample",
-            content_type=getattr(sample, "content_type", None) or "",
         )  # fmt: skip
         return Voice(id=voice.id, name=voice.name, language=voice.language, provider=voice.provider,
                      gender=voice.gender, preview_url=voice.preview_url)  # fmt: skip

@@ -19,6 +19,7 @@ from schema.document_cache import DocumentCache, DocumentStore, Limits
 from schema.error_log import Schema
 from schema.errors import ErrorCodes
 from schema.metrics import OperationMetrics
+from schema.nul_characters import NoNulCharacters
 from schema.permissions import RequiresPermissionDirective
 from schema.persisted_queries import PersistedQueries
 from schema.rate_limit import OperationRateLimit
@@ -74,6 +75,7 @@ def build_schema(
     if tracing is None:
         tracing = tracer_provider() is not None
     store = DocumentStore(Limits(max_depth=max_depth, max_tokens=max_tokens, max_aliases=max_aliases))
+    store.rules = (*store.rules, NoNulCharacters)  # "\u0000" in a literal: BAD_USER_INPUT
     if not introspection:
         store.rules = (*store.rules, NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [

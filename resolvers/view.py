@@ -7,11 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from domain.identity import Principal
+from resolvers.request_limits import LimitedGraphQL, LimitedTransportWSHandler, RequestLimits
 from runtime.resources import Resources
 from schema.context import Context
 
@@ -20,7 +19,7 @@ def client_address(conn: Request | WebSocket) -> str | None:
     return conn.client.host if conn.client else None
 
 
-class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
     """graphql-transport-ws with Apollo APQ: strawberry's handler only passes query, variables
     and operationName on, so a `subscribe` carrying extensions.persistedQuery is resolved here
     (and refused with its code) before the operation starts."""
@@ -49,7 +48,9 @@ class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(LimitedGraphQL):
+    """Limits on bodies, uploads, JSON and websocket messages: resolvers/request_limits.py."""
+
     graphql_transport_ws_handler_class = PersistedQueryWSHandler  # type: ignore[assignment]
 
     def __init__(self, resources_getter: Any, schema: Any = None, **kw: Any) -> None:
@@ -68,6 +69,14 @@ class GraphQLView(GraphQL):
     @property
     def resources(self) -> Resources:
         return self._resources()  # type: ignore[no-any-return]
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        return RequestLimits.from_settings(self.resources.settings)
+
+    def signed_in(self, scope: Any) -> bool:
+        admission = scope.get("state", {}).get("admission")
+        return admission is not None and admission.principal.authenticated
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":

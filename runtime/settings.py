@@ -77,6 +77,19 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 50
+    # Request limits (resolvers/request_limits.py); over a size cap: 413 PAYLOAD_TOO_LARGE.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest JSON body (and GET query string) /graphql reads; it stops reading past it."""
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest file in a multipart upload (voice samples)."""
+    max_upload_files: int = Field(default=1, ge=1)
+    """Files in one multipart request."""
+    max_request_items: int = Field(default=10_000, ge=100)
+    """List items plus object members in one request's JSON (variables included)."""
+    max_request_depth: int = Field(default=32, ge=4)
+    """Nesting of one request's JSON; deeper answers 400 BAD_REQUEST."""
+    max_ws_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest websocket message; a bigger one closes the socket with 1009."""
     operations_per_minute: int = 600
     """GraphQL operations a signed-in user may run per minute (0: no limit)."""
     anonymous_operations_per_minute: int = 120

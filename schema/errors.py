@@ -36,6 +36,8 @@ def classify(error: GraphQLError) -> GraphQLError:
         # Strawberry permission errors carry their code already.
         ext.update(carried)
         return GraphQLError(str(original), error.nodes, error.source, error.positions, error.path, None, ext)
+    if isinstance(original, GraphQLError) and error.path is None:
+        original = None  # graphql-core wraps a variable's coercion error: the client's own input
     if original is None:
         if "code" in ext:
             return error

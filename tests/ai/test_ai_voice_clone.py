@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import wave
 
 import httpx
 import pytest
@@ -56,15 +57,43 @@ async def test_refusals_have_codes(resources, session, fake):
 
 @pytest.mark.e2e
 def test_multipart_uploads_reach_the_schema(live_api):
-    """The GraphQL multipart request spec over real HTTP: the operation runs (and, signed out,
-    answers UNAUTHENTICATED rather than refusing the transport)."""
-    r = httpx.post(
-        live_api.graphql,
-        data={
-            "operations": json.dumps({"query": CLONE, "variables": {"n": "x", "s": None}}),
-            "map": '{"0": ["variables.s"]}',
-        },
-        files={"0": ("me.wav", b"RIFF0000WAVE", "audio/wav")},
-    )
-    assert r.status_code == 200, r.text
+    """The GraphQL multipart request spec over real HTTP: signed in, the operation runs (a
+    CREATOR may not clone: FORBIDDEN); signed out, the upload is refused (401 UNAUTHENTICATED)
+    before any part is read."""
+    from tests.security.helpers import sign_up
+
+    form = {
+        "operations": json.dumps({"query": CLONE, "variables": {"n": "x", "s": None}}),
+        "map": '{"0": ["variables.s"]}',
+    }
+    files = {"0": ("me.wav", b"RIFF0000WAVE", "audio/wav")}
+    r = httpx.post(live_api.graphql, data=form, files=files)
+    assert r.status_code == 401, r.text
     assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    token = sign_up(live_api.graphql)
+    r = httpx.post(live_api.graphql, data=form, files=files, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_sample_type_comes_from_its_bytes_not_its_label(resources, session, fake):
+    """A PDF labelled audio/wav is refused before any provider call; a WAV labelled
+    application/octet-stream is accepted and passed on as audio/wav."""
+    _, premium = await new_user(session, Role.PREMIUM)
+    await execute(resources, SET_KEY, {"k": "xi-own-key-123456", "u": fake.url}, premium)
+    fake.on("POST", r"/v1/voices/add$", reply_json({"voice_id": "v-2", "requires_verification": False}))
+    pdf = sample(b"%PDF-1.7\n" + b"x" * 2000, "audio/wav")
+    refused = await execute(resources, CLONE, {"n": "x", "s": pdf}, premium)
+    assert codes(refused) == ["BAD_USER_INPUT"] and "audio file" in refused.errors[0].message
+    assert fake.calls(r"/v1/voices/add$") == []
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\0\0" * 1600)
+    unlabelled = sample(wav.getvalue(), "application/octet-stream")
+    ok = await execute(resources, CLONE, {"n": "x", "s": unlabelled}, premium)
+    assert ok.errors is None, ok.errors
+    [call] = fake.calls(r"/v1/voices/add$")
+    assert b"Content-Type: audio/wav" in call.body or b"content-type: audio/wav" in call.body.lower()
