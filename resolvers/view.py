@@ -12,6 +12,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from domain.identity import Principal
+from resolvers.unavailable import (
+    answers_503_while_dependencies_are_down,
+    close_socket_if_unavailable,
+    mark_unavailable,
+)
 from runtime.resources import Resources
 from schema.context import Context
 
@@ -48,6 +53,10 @@ class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         with socket_operation(resolved):  # a new document is stored once the operation validated
             await super().handle_subscribe(message)
 
+    async def handle_connection_init(self, message: Any) -> None:
+        # Redis/PostgreSQL down while checking the token: close 1013 (retry), not a crashed task.
+        await close_socket_if_unavailable(self.websocket, super().handle_connection_init(message))
+
 
 class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = PersistedQueryWSHandler  # type: ignore[assignment]
@@ -69,6 +78,7 @@ class GraphQLView(GraphQL):
     def resources(self) -> Resources:
         return self._resources()  # type: ignore[no-any-return]
 
+    @answers_503_while_dependencies_are_down  # e.g. authentication while Redis is down
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             from domain.admission import admit_http
@@ -91,6 +101,10 @@ class GraphQLView(GraphQL):
                 return
             scope.setdefault("state", {})["admission"] = admission
         await super().__call__(scope, receive, send)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        mark_unavailable(response_data, sub_response)  # 503 + Retry-After while a dependency is down
+        return super().create_response(response_data, sub_response)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
         address = client_address(request)
