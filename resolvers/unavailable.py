@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -57,7 +57,7 @@ def unavailable_response(exc: BaseException) -> JSONResponse | None:
     )
 
 
-ASGI = Callable[[Any, Any, Any, Any], Awaitable[None]]
+ASGI = Callable[[Any, Any, Any, Any], Coroutine[Any, Any, None]]
 
 
 def answers_503_while_dependencies_are_down(call: ASGI) -> ASGI:
