@@ -4,18 +4,21 @@
   `extensions.code: "SERVICE_UNAVAILABLE"` and `extensions.retryAfter` — whether the failure
   came out of an operation (already classified by schema.errors) or before one ran
   (authentication, the request's own plumbing).
-- Websockets: an operation that fails gets an error with that code (schema.errors); a
-  `connection_init` that cannot be checked closes the socket with 1013 "Try Again Later",
-  which graphql-ws clients retry (4403 would tell them the token is bad).
+- Websockets: an operation that fails gets an error with that code (schema.errors, or
+  `report_unavailable_operation` when it failed before executing, e.g. re-checking the
+  socket's token); a `connection_init` that cannot be checked closes the socket with 1013
+  "Try Again Later", which graphql-ws clients retry (4403 would tell them the token is bad).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.responses import JSONResponse
 
 from domain.availability import ServiceUnavailable, as_unavailable
@@ -100,3 +103,18 @@ async def close_socket_if_unavailable(websocket: Any, work: Awaitable[None]) -> 
         await websocket.close(
             code=WS_TRY_AGAIN_LATER, reason=f"{down.code}: retry after {down.retry_after} s"
         )
+
+
+async def report_unavailable_operation(handler: Any, error: BaseException) -> bool:
+    """A graphql-transport-ws operation task failed outside execution (strawberry would log it and
+    send a bare `complete`): if a dependency is down, send the operation an `error` message with
+    SERVICE_UNAVAILABLE instead. True when handled."""
+    down = as_unavailable(error)
+    task = asyncio.current_task()
+    operation = next((op for op in list(handler.operations.values()) if op.task is task), None)
+    if down is None or operation is None:
+        return False
+    log.warning("websocket operation failed: %s is unavailable (%s)", down.dependency, type(error).__name__)
+    extensions = {"code": down.code, "retryAfter": down.retry_after}
+    await operation.send_initial_errors([GraphQLError(down.message, extensions=extensions)])
+    return True

@@ -16,6 +16,7 @@ from resolvers.unavailable import (
     answers_503_while_dependencies_are_down,
     close_socket_if_unavailable,
     mark_unavailable,
+    report_unavailable_operation,
 )
 from runtime.resources import Resources
 from schema.context import Context
@@ -56,6 +57,11 @@ class PersistedQueryWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: Any) -> None:
         # Redis/PostgreSQL down while checking the token: close 1013 (retry), not a crashed task.
         await close_socket_if_unavailable(self.websocket, super().handle_connection_init(message))
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        # An operation that failed before executing because Redis/PostgreSQL is down gets an error.
+        if not await report_unavailable_operation(self, error):
+            await super().handle_task_exception(error)
 
 
 class GraphQLView(GraphQL):

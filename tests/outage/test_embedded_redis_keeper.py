@@ -19,7 +19,9 @@ def wait_for(predicate, within: float = 30.0) -> None:
 
 
 def test_killed_embedded_redis_is_restarted_with_its_data(tmp_path):
-    with EmbeddedServices(tmp_path / "data", redis_restart_delay=0.1).start(postgres=False, redis=True) as svc:
+    with EmbeddedServices(tmp_path / "data", redis_restart_delay=0.1).start(
+        postgres=False, redis=True
+    ) as svc:
         socket = svc.redis_url.removeprefix("unix://")
         client = redis.Redis(unix_socket_path=socket)
         client.set("kept", "across the crash")
