@@ -116,9 +116,16 @@ class SupervisedWorker:
     async def close(self) -> None:
         self._stopping = True
         if self.current is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self.current.close()
-            await _close_pool(self.current)  # close() stops short of it while Redis is away
+            except asyncio.CancelledError:
+                # ARQ's close() gathers the jobs it just cancelled; only our own cancellation counts.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+            except Exception:
+                pass  # Redis away: close() stops before closing its pool
+            await _close_pool(self.current)
         for old in self.retired:
             for t in old.tasks.values():
                 t.cancel()
