@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-fast lint typecheck check bench clean-data
+.PHONY: run test test-embedded test-fast lint typecheck check bench clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -18,11 +18,18 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/autovideo serve
 
-# The whole suite: lint and types first (seconds), then the tests.
+# The whole suite: lint and types first (seconds), then the tests, then the security and
+# end-to-end tests again on the embedded PostgreSQL and Redis 6.2 (what `make run` uses).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app.py schema resolvers domain jobs persistence providers media runtime
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+	$(MAKE) --no-print-directory test-embedded
+
+# The machine's servers and AUTOVIDEO_TEST_*_URL are ignored: each test worker starts its own.
+test-embedded: $(STAMP)
+	env -u AUTOVIDEO_TEST_DATABASE_URL -u AUTOVIDEO_TEST_REDIS_URL AUTOVIDEO_TEST_EMBEDDED=1 \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "(e2e or security) and not own_services"
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not slow"

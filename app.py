@@ -69,8 +69,12 @@ def create_app(
 
         checks = await readiness(resources())
         ok = all(c["ok"] for c in checks.values())
+        from domain.availability import RETRY_AFTER_SECONDS
+
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+            headers=None if ok else {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     async def media(request: Request) -> Response:

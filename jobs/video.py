@@ -19,6 +19,7 @@ from opentelemetry import context as otel_context
 
 from domain import pipeline
 from domain.ai import AIService
+from domain.availability import unavailable_dependency
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
@@ -90,6 +91,8 @@ def is_transient(exc: BaseException) -> bool:
         return exc.transient
     if isinstance(exc, DomainError):
         return False
+    if unavailable_dependency(exc) is not None:
+        return True  # PostgreSQL or Redis away for a moment: try the stage again later
     try:
         import media
 
@@ -124,7 +127,13 @@ async def _watch_cancel(
 ) -> None:
     key = resources.key("cancel", str(video_id))
     while not task.done():
-        if await resources.redis.exists(key):
+        try:
+            cancelled = await resources.redis.exists(key)
+        except Exception as exc:
+            if unavailable_dependency(exc) is None:
+                raise
+            cancelled = False  # Redis is away: the stage carries on, watching again when it is back
+        if cancelled:
             work.cancel.set()  # stops renders and provider threads
             task.cancel()
             return
@@ -313,19 +322,32 @@ async def _fail(
 async def _hand_on(resources: Any, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
     nxt = pipeline.next_stage(st)
     if nxt is not None:
-        await enqueue_stage(resources, vid, run, nxt)
+        try:
+            await enqueue_stage(resources, vid, run, nxt)
+        except Exception as exc:
+            if unavailable_dependency(exc) is None:
+                raise
+            # PostgreSQL says this stage is done: the reconciler enqueues the next one once Redis
+            # is back (the worker's supervisor runs it as soon as Redis answers again).
+            log.warning("stage %s of %s not queued: Redis is unavailable", nxt.value, vid)
     return "done"
 
 
-async def reconcile(ctx: dict[str, Any]) -> int:
+async def reconcile(ctx: dict[str, Any], *, recovering: bool = False) -> int:
     """Re-enqueue the current stage of videos in flight whose job is gone (a crashed worker's
-    job is re-run by ARQ only after its timeout; this is faster and also covers lost enqueues)."""
+    job is re-run by ARQ only after its timeout; this is faster and also covers lost enqueues).
+
+    `recovering` (the worker supervisor, right after Redis came back) looks at every video in
+    flight, not only those idle for a reconcile interval: enqueues that failed during the
+    outage are redone at once. Safe because a stage that is running holds its lock (skipped
+    here) and a duplicate job of a finished stage only hands on."""
     from datetime import timedelta
 
     from arq.jobs import Job, JobStatus
 
     resources = ctx["resources"]
-    stale_after = timedelta(seconds=max(2, resources.settings.reconcile_interval_seconds))
+    idle = 0 if recovering else max(2, resources.settings.reconcile_interval_seconds)
+    stale_after = timedelta(seconds=idle)
     async with transaction(resources.sessionmaker) as session:
         repo = VideoRepository(session)
         videos = await repo.in_flight_since(pipeline.now() - stale_after)

@@ -11,6 +11,12 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from domain.identity import Principal
 from resolvers.request_limits import LimitedGraphQL, LimitedTransportWSHandler, RequestLimits
+from resolvers.unavailable import (
+    answers_503_while_dependencies_are_down,
+    close_socket_if_unavailable,
+    mark_unavailable,
+    report_unavailable_operation,
+)
 from runtime.resources import Resources
 from schema.context import Context
 
@@ -47,6 +53,15 @@ class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
         with socket_operation(resolved):  # a new document is stored once the operation validated
             await super().handle_subscribe(message)
 
+    async def handle_connection_init(self, message: Any) -> None:
+        # Redis/PostgreSQL down while checking the token: close 1013 (retry), not a crashed task.
+        await close_socket_if_unavailable(self.websocket, super().handle_connection_init(message))
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        # An operation that failed before executing because Redis/PostgreSQL is down gets an error.
+        if not await report_unavailable_operation(self, error):
+            await super().handle_task_exception(error)
+
 
 class GraphQLView(LimitedGraphQL):
     """Limits on bodies, uploads, JSON and websocket messages: resolvers/request_limits.py."""
@@ -78,6 +93,7 @@ class GraphQLView(LimitedGraphQL):
         admission = scope.get("state", {}).get("admission")
         return admission is not None and admission.principal.authenticated
 
+    @answers_503_while_dependencies_are_down  # e.g. authentication while Redis is down
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             from domain.admission import admit_http
@@ -100,6 +116,10 @@ class GraphQLView(LimitedGraphQL):
                 return
             scope.setdefault("state", {})["admission"] = admission
         await super().__call__(scope, receive, send)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        mark_unavailable(response_data, sub_response)  # 503 + Retry-After while a dependency is down
+        return super().create_response(response_data, sub_response)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
         address = client_address(request)

@@ -66,10 +66,11 @@ async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool |
         await start_events(resources)
         runtime = Runtime(resources=resources)
         if run_worker:
-            from jobs.worker import make_worker
+            from jobs.supervisor import SupervisedWorker
 
-            runtime.worker = make_worker(resources, handle_signals=False)
-            runtime.worker_task = asyncio.create_task(runtime.worker.async_run())
+            # Supervised: a Redis outage pauses the worker instead of ending it (jobs/supervisor.py).
+            runtime.worker = SupervisedWorker(resources, handle_signals=False)
+            runtime.worker_task = asyncio.create_task(runtime.worker.run())
         return runtime
     except BaseException:
         await resources.close()

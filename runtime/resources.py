@@ -75,7 +75,9 @@ def start_embedded(settings: Settings) -> EmbeddedServices | None:
     if not (need_pg or need_redis):
         return None
     ensure_writable(settings.data_dir, "AUTOVIDEO_DATA_DIR")
-    return EmbeddedServices(settings.data_dir.resolve()).start(postgres=need_pg, redis=need_redis)
+    return EmbeddedServices(
+        settings.data_dir.resolve(), redis_restart_delay=settings.embedded_redis_restart_seconds
+    ).start(postgres=need_pg, redis=need_redis)
 
 
 async def build_resources(settings: Settings, embedded: EmbeddedServices | None = None) -> Resources:

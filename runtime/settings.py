@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     stage_timeout_seconds: int = 900
     job_max_tries: int = 5
     reconcile_interval_seconds: int = 60
+    # The embedded Redis is restarted this long after it died (doubling while it keeps dying).
+    embedded_redis_restart_seconds: float = Field(default=1.0, ge=0.0)
 
     # AI providers (empty keys mean: not configured; the offline ones always are).
     openai_api_key: SecretStr | None = None

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from domain.availability import as_unavailable
 from domain.errors import DomainError
 from runtime.request_id import request_id
 
@@ -24,6 +25,8 @@ _TOO_COMPLEX = re.compile(
 
 def classify(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if original is not None and not isinstance(original, DomainError):
+        original = as_unavailable(original) or original  # Redis/PostgreSQL down: SERVICE_UNAVAILABLE
     ext = dict(error.extensions or {})
     if isinstance(original, DomainError):
         ext.update(original.extensions)

@@ -35,9 +35,12 @@ async def _admit_websocket_operation(context: Context) -> Throttled | None:
         if context.live_session is not None:
             context.live_session.end(exc.message)
         return await count_operation(context.resources, context.principal)
-    except RedisError:
-        log.warning("rate limit skipped: Redis unavailable")
-        return None
+    except RedisError as exc:
+        # The token cannot be re-checked (revocations live in Redis): refuse the operation with
+        # SERVICE_UNAVAILABLE, as HTTP answers 503 (resolvers/unavailable.py), never run it as before.
+        from domain.availability import ServiceUnavailable
+
+        raise ServiceUnavailable("redis") from exc
     context.principal = admission.principal
     return admission.throttled
 

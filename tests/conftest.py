@@ -68,6 +68,17 @@ async def _recreate_database(admin_url: str, name: str, template: str | None = N
         await conn.close()
 
 
+SECURITY_TESTS = Path(__file__).parent / "security"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/security is a `security` test (`make test` runs those and the `e2e`
+    ones a second time against the embedded PostgreSQL and Redis 6.2)."""
+    for item in items:
+        if SECURITY_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.security)
+
+
 @pytest.fixture(scope="session")
 def services() -> Any:
     admin, redis_url = service_urls()
