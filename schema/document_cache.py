@@ -35,11 +35,21 @@ class _Entry:
 
 
 class DocumentStore:
-    """A bounded LRU of parsed (and validated) documents, with hit/miss counters for tests."""
+    """A bounded LRU of parsed (and validated) documents, with hit/miss counters for tests.
 
-    def __init__(self, limits: Limits, maxsize: int = 512) -> None:
+    Bounded by entries and by the characters of the documents it holds: every cached document
+    is a tree of AST objects that each garbage collection walks, and any client can send
+    documents. Documents over `max_chars` are parsed every time; documents that fail
+    validation are not kept."""
+
+    def __init__(
+        self, limits: Limits, maxsize: int = 256, max_chars: int = 16_384, total_chars: int = 131_072
+    ) -> None:
         self.limits = limits
         self.maxsize = maxsize
+        self.max_chars = max_chars
+        self.total_chars = total_chars
+        self._chars = 0
         self.rules: tuple[type[ASTValidationRule], ...] = (
             depth_validator(limits.max_depth, None, None),
             aliases_validator(limits.max_aliases),
@@ -59,13 +69,24 @@ class DocumentStore:
             return None
         self.parses += 1
         entry = _Entry(document)
-        self._entries[query] = entry
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
+        if len(query) <= self.max_chars:
+            self._entries[query] = entry
+            self._chars += len(query)
+            while len(self._entries) > self.maxsize or self._chars > self.total_chars:
+                old, _ = self._entries.popitem(last=False)
+                self._chars -= len(old)
         return entry
+
+    def forget(self, query: str) -> None:
+        if self._entries.pop(query, None) is not None:
+            self._chars -= len(query)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._chars = 0
 
 
 class DocumentCache(SchemaExtension):
@@ -97,6 +118,8 @@ class DocumentCache(SchemaExtension):
         if entry.errors is None:
             self.store.validations += 1
             entry.errors = validate_document(ec.schema._schema, entry.document, ec.validation_rules)
+            if entry.errors and ec.query:
+                self.store.forget(ec.query)  # invalid documents do not take the cache's room
         ec.pre_execution_errors = list(entry.errors)
         yield
 

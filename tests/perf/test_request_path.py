@@ -28,6 +28,7 @@ async def app_client(resources: Any) -> AsyncIterator[httpx.AsyncClient]:
     from runtime.bootstrap import Runtime
 
     resources.settings.operations_per_minute = 10_000
+    resources.settings.anonymous_operations_per_minute = 10_000
     app = create_app(resources.settings, run_worker=False, migrate=False, runtime=Runtime(resources))
     async with (
         app.router.lifespan_context(app),
@@ -174,3 +175,22 @@ async def test_a_persisted_query_by_hash_costs_no_database_trip(app_client, reso
     finally:
         stop()
     assert seen == []
+
+
+async def test_the_document_cache_is_bounded_and_keeps_no_invalid_documents(app_client):
+    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents.clear()
+    for i in range(3):  # invalid: parsed, refused, not kept
+        r = await app_client.post("/graphql", json={"query": f"query Bad{i} {{ noSuchField{i} }}"})
+        assert r.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert len(documents) == 0
+    big = "query Big { " + " ".join(f"a{i}: __typename" for i in range(40)) + " }"
+    assert len(big) < documents.max_chars
+    many = documents.total_chars // len(big) + 10
+    for i in range(many):  # distinct documents, more characters than the cache holds
+        r = await app_client.post("/graphql", json={"query": big.replace("Big", f"Big{i}")})
+        assert "errors" not in r.json()
+    assert documents._chars <= documents.total_chars and len(documents) < many
+    huge = "query Huge { " + "__typename " * (documents.max_chars // 11 + 1) + "}"
+    await app_client.post("/graphql", json={"query": huge})
+    assert huge not in documents._entries
