@@ -289,7 +289,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=1, help="run every target this many times (best kept)")
     ap.add_argument("--only", choices=["page", "typename"], default=None)
-    ap.add_argument("--profile", type=int, default=0, help="py-spy the API for N seconds under page load")
+    ap.add_argument("--profile", type=int, default=0, help="py-spy the API for N seconds under the page's load ({ __typename }'s with --only typename)")
     ap.add_argument("--cpu-requests", type=int, default=300, help="sequential requests for CPU per request")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
@@ -377,7 +377,8 @@ def main() -> None:
                     results[name] = r
                 results[name]["cpu_ms"] = cpu[name]
         if args.profile:
-            profile(wrk, procs[0].pid, api, page_lua, args.profile, args.connections)
+            lua = typename_lua if args.only == "typename" else page_lua
+            profile(wrk, procs[0].pid, api, lua, args.profile, args.connections)
     finally:
         for p in procs:
             stop(p)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,9 +15,11 @@ from sqlalchemy import (
     Index,
     Integer,
     Row,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     text,
@@ -138,6 +141,32 @@ class VideoVersion(UUIDKey, Base):
     __table_args__ = (UniqueConstraint("video_id", "version"),)
 
 
+@functools.lru_cache(maxsize=128)
+def _page_statement(
+    columns: tuple[str, ...] | None, owner_columns: tuple[str, ...], by_status: bool, after: bool
+) -> Select[Any]:
+    """One statement object per page shape, values bound at execution: building and hashing a
+    SELECT of 40 labelled columns cost more than running it."""
+    from persistence.user import User
+
+    table, users = Video.__table__, User.__table__
+    picked = [table.c[name] for name in (columns or [c.name for c in table.c])]
+    picked += [users.c[name].label(f"owner_{name}") for name in owner_columns]
+    stmt = select(*picked).where(table.c.user_id == bindparam("user_id"))
+    if owner_columns:
+        stmt = stmt.select_from(table.join(users, users.c.id == table.c.user_id))
+    if by_status:
+        stmt = stmt.where(table.c.status == bindparam("status", type_=table.c.status.type))
+    if after:
+        created = bindparam("after_created", type_=table.c.created_at.type)
+        vid = bindparam("after_id", type_=table.c.id.type)
+        stmt = stmt.where(
+            (table.c.created_at < created) | ((table.c.created_at == created) & (table.c.id < vid))
+        )
+    limit = bindparam("limit", type_=Integer)
+    return stmt.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
+
+
 class VideoRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -170,23 +199,18 @@ class VideoRepository:
         """Newest first, keyset-paginated on (created_at, id), in one statement: only `columns`
         of each video (all when None) and, labelled `owner_<name>`, its owner's `owner_columns`
         (joined, not loaded row by row)."""
-        from persistence.user import User
-
-        table, users = Video.__table__, User.__table__
-        picked = [table.c[name] for name in (columns or [c.name for c in table.c])]
-        picked += [users.c[name].label(f"owner_{name}") for name in owner_columns]
-        stmt = select(*picked).where(table.c.user_id == user_id)
-        if owner_columns:
-            stmt = stmt.select_from(table.join(users, users.c.id == table.c.user_id))
+        stmt = _page_statement(
+            tuple(columns) if columns is not None else None,
+            tuple(owner_columns),
+            status is not None,
+            after is not None,
+        )
+        params: dict[str, Any] = {"user_id": user_id, "limit": limit}
         if status is not None:
-            stmt = stmt.where(table.c.status == status)
+            params["status"] = status
         if after is not None:
-            created, vid = after
-            stmt = stmt.where(
-                (table.c.created_at < created) | ((table.c.created_at == created) & (table.c.id < vid))
-            )
-        stmt = stmt.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
-        return (await self.session.execute(stmt)).all()
+            params["after_created"], params["after_id"] = after
+        return (await self.session.execute(stmt, params)).all()
 
     async def count_for_users(
         self, user_ids: list[uuid.UUID], status: VideoStatus | None = None

@@ -15,17 +15,13 @@ from resolvers import partner as partner_resolvers
 from resolvers import social as social_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
-from schema.document_cache import DocumentCache, DocumentStore, Limits
+from schema.document_cache import DocumentStore, Limits
 from schema.error_log import Schema
-from schema.errors import ErrorCodes
-from schema.metrics import OperationMetrics
 from schema.nul_characters import NoNulCharacters
+from schema.operation import OperationLifecycle
 from schema.permissions import RequiresPermissionDirective
-from schema.persisted_queries import PersistedQueries
-from schema.rate_limit import OperationRateLimit
 from schema.shared_events import SharedEventExecutor
 from schema.tracing import GraphQLTracing
-from schema.unit_of_work import UnitOfWork
 
 
 @strawberry.type
@@ -79,13 +75,8 @@ def build_schema(
     if not introspection:
         store.rules = (*store.rules, NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
-        OperationMetrics,  # outermost, only observes: it sees refusals and final error codes
-        PersistedQueries,  # first to act: it may refuse the request before anything else starts
-        OperationRateLimit,  # then: a throttled caller opens nothing either
+        OperationLifecycle.factory(store),  # schema/operation.py: APQ, admission, unit of work…
         *([GraphQLTracing] if tracing else []),
-        ErrorCodes,
-        UnitOfWork,
-        DocumentCache.factory(store),
     ]
     built = Schema(  # strawberry.Schema that logs errors once, redacted (schema/error_log.py)
         query=Query,

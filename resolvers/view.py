@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -84,6 +85,11 @@ class GraphQLView(LimitedGraphQL):
     @property
     def resources(self) -> Resources:
         return self._resources()  # type: ignore[no-any-return]
+
+    def encode_json(self, data: object) -> str:
+        # orjson: several times json.dumps's speed on GraphQL answers. Text, not bytes: the
+        # websocket protocol needs text frames.
+        return orjson.dumps(data, default=str).decode()
 
     @property
     def request_limits(self) -> RequestLimits:

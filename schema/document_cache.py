@@ -1,7 +1,7 @@
 """Each distinct document is parsed and validated once per process, not once per request.
 
-One extension replaces strawberry's ParserCache, ValidationCache and the three limiters
-(depth, aliases, tokens): their rules are built once with the schema, and the document and its
+This replaces strawberry's ParserCache, ValidationCache and the three limiters (depth,
+aliases, tokens): their rules are built once with the schema, and the document and its
 validation errors are kept together in one LRU keyed by the document text. Persisted queries
 reach the same entry once their hash has been turned into the text. Documents that do not parse
 are not cached: strawberry parses them again and reports the syntax error itself."""
@@ -9,15 +9,14 @@ are not cached: strawberry parses them again and reports the syntax error itself
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from graphql import DocumentNode, GraphQLError, parse
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
 
 @dataclass(frozen=True)
@@ -89,40 +88,29 @@ class DocumentStore:
         self._chars = 0
 
 
-class DocumentCache(SchemaExtension):
-    """Built per operation by `factory(store)`; all state lives in the shared store."""
+def prepare(ec: ExecutionContext, store: DocumentStore) -> None:
+    """The limits, for documents strawberry parses and validates itself (uncached ones)."""
+    ec.parse_options["max_tokens"] = store.limits.max_tokens
+    ec.validation_rules = (*ec.validation_rules, *store.rules)
 
-    store: DocumentStore
 
-    def on_operation(self) -> Iterator[None]:
-        ec = self.execution_context
-        ec.parse_options["max_tokens"] = self.store.limits.max_tokens  # for strawberry's own parse
-        ec.validation_rules = (*ec.validation_rules, *self.store.rules)
-        yield
+def parsed(ec: ExecutionContext, store: DocumentStore) -> _Entry | None:
+    """On parse: the cached document (or None: strawberry parses, and reports the error)."""
+    if ec.graphql_document is not None or not ec.query:
+        return None
+    entry = store.get(ec.query)
+    if entry is not None:
+        ec.graphql_document = entry.document
+    return entry
 
-    def on_parse(self) -> Iterator[None]:
-        ec = self.execution_context
-        self._entry = None
-        if ec.graphql_document is None and ec.query:
-            self._entry = self.store.get(ec.query)
-            if self._entry is not None:
-                ec.graphql_document = self._entry.document
-        yield
 
-    def on_validate(self) -> Iterator[None]:
-        ec = self.execution_context
-        entry = self._entry
-        if entry is None or entry.document is not ec.graphql_document:
-            yield  # strawberry validates as usual
-            return
-        if entry.errors is None:
-            self.store.validations += 1
-            entry.errors = validate_document(ec.schema._schema, entry.document, ec.validation_rules)
-            if entry.errors and ec.query:
-                self.store.forget(ec.query)  # invalid documents do not take the cache's room
-        ec.pre_execution_errors = list(entry.errors)
-        yield
-
-    @classmethod
-    def factory(cls, store: DocumentStore) -> type[DocumentCache]:
-        return type("DocumentCache", (cls,), {"store": store})
+def validated(ec: ExecutionContext, store: DocumentStore, entry: _Entry | None) -> None:
+    """On validation: the cached verdict (validated once); strawberry validates the rest."""
+    if entry is None or entry.document is not ec.graphql_document:
+        return
+    if entry.errors is None:
+        store.validations += 1
+        entry.errors = validate_document(ec.schema._schema, entry.document, ec.validation_rules)
+        if entry.errors and ec.query:
+            store.forget(ec.query)  # invalid documents do not take the cache's room
+    ec.pre_execution_errors = list(entry.errors)

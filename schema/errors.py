@@ -5,10 +5,9 @@ schema.error_log's job, not this module's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from domain.availability import as_unavailable
 from domain.errors import DomainError
@@ -61,24 +60,14 @@ def classify(error: GraphQLError) -> GraphQLError:
     return GraphQLError(INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path, None, ext)
 
 
-def _classify_result(result: object) -> None:
+def classify_result(result: object) -> None:
+    """Give every error of a result its code (and mask internal ones), in place."""
     errors = getattr(result, "errors", None)
     if errors:
         result.errors = [classify(e) for e in errors]  # type: ignore[attr-defined]
 
 
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        self._streamed = False
-        yield
-        if not self._streamed:
-            _classify_result(self.execution_context.result)
-        pre = getattr(self.execution_context, "pre_execution_errors", None)
-        if pre:
-            self.execution_context.pre_execution_errors = [classify(e) for e in pre]
-
-    def on_stream_result(self, result: object) -> Iterator[None]:
-        """Subscription events (and their errors) pass here, not through on_operation's result."""
-        self._streamed = True
-        _classify_result(result)
-        yield None
+def classify_pre_execution(ec: ExecutionContext) -> None:
+    pre = getattr(ec, "pre_execution_errors", None)
+    if pre:
+        ec.pre_execution_errors = [classify(e) for e in pre]

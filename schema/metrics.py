@@ -6,11 +6,9 @@ sees the error codes ErrorCodes assigns, and the errors of extensions that refus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import GraphQLError
 from prometheus_client import Counter
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from runtime.telemetry import metric
 
@@ -26,25 +24,17 @@ def _code(error: GraphQLError) -> str:
     return str((error.extensions or {}).get("code") or "INTERNAL_SERVER_ERROR")
 
 
-class OperationMetrics(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        try:
-            yield
-        except GraphQLError as exc:
-            self._count(_code(exc))
-            raise
-        except Exception:
-            self._count("INTERNAL_SERVER_ERROR")
-            raise
-        ec = self.execution_context
+def count(ec: ExecutionContext, refusal: BaseException | None = None) -> None:
+    """Count one finished operation: refused (`refusal`), failed (its first error's code) or ok."""
+    if refusal is not None:
+        outcome = _code(refusal) if isinstance(refusal, GraphQLError) else "INTERNAL_SERVER_ERROR"
+    else:
         errors = list(getattr(ec.result, "errors", None) or []) + list(
             getattr(ec, "pre_execution_errors", None) or []
         )
-        self._count(_code(errors[0]) if errors else "ok")
-
-    def _count(self, outcome: str) -> None:
-        try:
-            kind = self.execution_context.operation_type.value  # query, mutation, subscription
-        except Exception:  # the document did not parse, or a refusal came first
-            kind = "unknown"
-        GRAPHQL_OPERATIONS.labels(kind, outcome).inc()
+        outcome = _code(errors[0]) if errors else "ok"
+    try:
+        kind = ec.operation_type.value  # query, mutation, subscription
+    except Exception:  # the document did not parse, or a refusal came first
+        kind = "unknown"
+    GRAPHQL_OPERATIONS.labels(kind, outcome).inc()

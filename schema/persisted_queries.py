@@ -1,8 +1,8 @@
-"""Apollo APQ as a schema extension: fills in the document from extensions.persistedQuery.
+"""Apollo APQ: the operation's document filled in from extensions.persistedQuery.
 
-It must come first in the schema's extension list: when it refuses a request (unknown hash,
-hash mismatch, not allow-listed) it raises before any other extension has started, so no
-transaction is left open, and the error already carries its extensions.code.
+It comes first in the operation's lifecycle (schema/operation.py): when it refuses a request
+(unknown hash, hash mismatch, not allow-listed) it raises before anything else has started, so
+no transaction is left open, and the error already carries its extensions.code.
 
 A document the caller sent under a new hash is stored later, when execution starts: by then the
 operation rate limit has let it through and the document parsed and validated (a throttled
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from domain.persisted_queries import Resolved, register, resolve
@@ -44,37 +44,37 @@ def socket_operation(resolved: Resolved | None) -> Iterator[None]:
         _from_socket.reset(token)
 
 
-class PersistedQueries(SchemaExtension):
-    _new: Resolved | None = None
-    _not_stored: str | None = None
+async def resolve_document(ec: ExecutionContext) -> Resolved:
+    """Fill in the operation's document from extensions.persistedQuery (or what its websocket
+    message resolved to); refusals (unknown hash, mismatch, not allow-listed) raise with their
+    code before anything else of the operation has started."""
+    context: Context = ec.context
+    persisted = (ec.operation_extensions or {}).get("persistedQuery")
+    if persisted is None and (from_socket := _from_socket.get()) is not None:
+        resolved: Resolved = from_socket
+    else:
+        try:
+            resolved = await resolve(context.resources, context.principal, persisted, ec.query)
+        except DomainError as exc:
+            raise GraphQLError(exc.message, extensions={**exc.extensions, "code": exc.code}) from None
+    if resolved.document is not None:
+        ec.query = resolved.document
+    return resolved
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
-        ec = self.execution_context
-        context: Context = ec.context
-        persisted = (ec.operation_extensions or {}).get("persistedQuery")
-        if persisted is None and (from_socket := _from_socket.get()) is not None:
-            resolved: Resolved = from_socket
-        else:
-            try:
-                resolved = await resolve(context.resources, context.principal, persisted, ec.query)
-            except DomainError as exc:
-                raise GraphQLError(exc.message, extensions={**exc.extensions, "code": exc.code}) from None
-        if resolved.document is not None:
-            ec.query = resolved.document
-        if resolved.new_digest is not None:
-            self._new = resolved
-        yield
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
-        new = self._new
-        if new is not None and new.new_digest is not None and new.document is not None:
-            context: Context = self.execution_context.context
-            self._not_stored = await register(
-                context.resources, context.principal, context.client_address, new.new_digest, new.document
-            )
-        yield
+async def store_new(ec: ExecutionContext, resolved: Resolved | None) -> str | None:
+    """When execution starts (rate limit passed, document valid): store a document sent under a
+    new hash. Returns why it was not stored, if it was not."""
+    if resolved is None or resolved.new_digest is None or resolved.document is None:
+        return None
+    context: Context = ec.context
+    return await register(
+        context.resources, context.principal, context.client_address, resolved.new_digest, resolved.document
+    )
 
-    def get_results(self) -> dict[str, Any]:
-        if self._not_stored is None:
-            return {}
-        return {"persistedQuery": {"stored": False, "code": self._not_stored}}
+
+def results(not_stored: str | None) -> dict[str, Any]:
+    """The response's `extensions` entry."""
+    if not_stored is None:
+        return {}
+    return {"persistedQuery": {"stored": False, "code": not_stored}}

@@ -9,11 +9,9 @@ logout, expiry or deactivation its operations run anonymous."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
 from redis.exceptions import RedisError
-from strawberry.extensions import SchemaExtension
 
 from domain.admission import admit_bearer, count_operation
 from domain.errors import DomainError, Throttled
@@ -45,17 +43,15 @@ async def _admit_websocket_operation(context: Context) -> Throttled | None:
     return admission.throttled
 
 
-class OperationRateLimit(SchemaExtension):
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
-        context: Context = self.execution_context.context
-        admission, context.admission = context.admission, None  # one HTTP request, one operation
-        if admission is not None:
-            throttled = admission.throttled
-        elif context.bearer is not None:
-            throttled = await _admit_websocket_operation(context)
-        else:
-            throttled = await count_operation(context.resources, context.principal)
-        if throttled is not None:
-            # Raised before the unit of work starts: nothing is opened, nothing runs.
-            raise GraphQLError(throttled.message, extensions={**throttled.extensions, "code": throttled.code})
-        yield
+async def admit_operation(context: Context) -> None:
+    """Before anything else of the operation runs: THROTTLED past the caller's ceiling."""
+    admission, context.admission = context.admission, None  # one HTTP request, one operation
+    if admission is not None:
+        throttled = admission.throttled
+    elif context.bearer is not None:
+        throttled = await _admit_websocket_operation(context)
+    else:
+        throttled = await count_operation(context.resources, context.principal)
+    if throttled is not None:
+        # Raised before the unit of work starts: nothing is opened, nothing runs.
+        raise GraphQLError(throttled.message, extensions={**throttled.extensions, "code": throttled.code})

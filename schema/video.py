@@ -151,6 +151,7 @@ class Video(Node):
         present = set(rows[0]._fields)
         plan = [(attr, col, conv) for attr, col, conv in _ATTRIBUTES if col in present]
         owner_cols = [c for c in rows[0]._fields if c.startswith("owner_")]
+        owners: dict[Any, User] = {}  # a page is usually one owner's: build each once
         out = []
         for row in rows:
             video = cls.__new__(cls)
@@ -159,7 +160,13 @@ class Video(Node):
             for attr, col, conv in plan:
                 value = getattr(row, col)
                 setattr(video, attr, conv(value) if conv is not None and value is not None else value)
-            video.preloaded_owner = _owner_of(row, owner_cols) if owner_cols else None
+            if owner_cols:
+                owner = owners.get(row.user_id)
+                if owner is None:
+                    owner = owners[row.user_id] = _owner_of(row, owner_cols)
+                video.preloaded_owner = owner
+            else:
+                video.preloaded_owner = None
             out.append(video)
         return out
 
