@@ -27,9 +27,13 @@ def _fail(exc: BaseException) -> None:
 
 
 def _run(main_coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run the command's coroutine: bad configuration is one line, Ctrl-C is a normal exit."""
+    """Run the command's coroutine on uvloop (libuv: about twice the standard loop's speed on
+    small requests): bad configuration is one line, Ctrl-C is a normal exit."""
+    import uvloop
+
     try:
-        asyncio.run(main_coro())
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main_coro())
     except ConfigError as exc:
         _fail(exc)
     except KeyboardInterrupt:
