@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from domain.errors import Unauthenticated
+from domain.errors import DomainError, Unauthenticated
 from domain.identity import Principal
 from domain.pipeline import Event
 from domain.progress import video_channel
@@ -29,6 +29,14 @@ async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) ->
 SignedIn = Callable[[], bool]
 """Whether the subscriber's session still holds: read in memory (domain.session_watch)."""
 
+Drop = Callable[[], None]
+"""Called (once) when the subscriber fell a queue's worth of events behind: it is too slow to keep,
+and keeping its events would hold memory and the fan-out for everyone else."""
+
+
+class TooSlow(DomainError):
+    code = "SLOW_CONSUMER"
+
 
 def parsed(raw: dict[str, Any]) -> Event:
     """The event of a bus message, parsed once for all its subscribers (they share the dict),
@@ -39,18 +47,27 @@ def parsed(raw: dict[str, Any]) -> Event:
     return event  # type: ignore[no-any-return]
 
 
+def _too_slow(raw: dict[str, Any]) -> None:
+    if raw.get("type") == "dropped":
+        raise TooSlow("This subscription fell too far behind its events and was ended; subscribe again.")
+
+
 def _still_signed_in(signed_in: SignedIn | None) -> None:
     if signed_in is not None and not signed_in():
         raise Unauthenticated("Your session has ended; sign in again.")
 
 
 async def progress_stream(
-    resources: Any, principal: Principal, video_id: uuid.UUID, signed_in: SignedIn | None = None
+    resources: Any,
+    principal: Principal,
+    video_id: uuid.UUID,
+    signed_in: SignedIn | None = None,
+    on_overflow: Drop | None = None,
 ) -> AsyncIterator[Event]:
     """The stream ends UNAUTHENTICATED once `signed_in` says the session ended."""
     loop = asyncio.get_running_loop()
     bus = resources.extras["events"]
-    async with bus.subscribe(video_channel(resources, video_id)) as sub:
+    async with bus.subscribe(video_channel(resources, video_id), on_overflow) as sub:
         # Subscribed before reading: nothing published between the read and the subscription is lost.
         last = await _current(resources, principal, video_id)
         read_at = loop.time()
@@ -63,6 +80,7 @@ async def progress_stream(
                 if loop.time() - read_at < POLL_SECONDS:
                     continue
                 raw = {"type": "resync"}  # time to re-read the stored state
+            _too_slow(raw)
             if raw.get("type") == "resync":
                 event = await _current(resources, principal, video_id)
                 read_at = loop.time()
@@ -101,7 +119,7 @@ async def progress_stream(
 
 
 async def user_stream(
-    resources: Any, principal: Principal, signed_in: SignedIn | None = None
+    resources: Any, principal: Principal, signed_in: SignedIn | None = None, on_overflow: Drop | None = None
 ) -> AsyncIterator[Event]:
     """Every progress event of the signed-in user's videos, live (a dashboard's feed).
     Endless; after a RESYNC the client should re-query its list."""
@@ -109,7 +127,7 @@ async def user_stream(
 
     user_id = principal.require_user()
     bus = resources.extras["events"]
-    async with bus.subscribe(user_channel(resources, user_id)) as sub:
+    async with bus.subscribe(user_channel(resources, user_id), on_overflow) as sub:
         while True:
             try:
                 raw = await asyncio.wait_for(sub.get(), SESSION_TICK_SECONDS)
@@ -117,6 +135,7 @@ async def user_stream(
                 _still_signed_in(signed_in)
                 continue
             _still_signed_in(signed_in)
+            _too_slow(raw)
             if raw.get("type") == "resync":
                 continue
             event = parsed(raw)

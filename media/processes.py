@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -36,10 +37,17 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
 
+NICENESS = 10
+"""Worker processes (and the ffmpeg they start) yield the CPU to the API under contention: a
+render may take a little longer, a request or a progress event does not wait for it."""
+
+
 def _child_init() -> None:
     # Ctrl-C goes to the whole process group: the parent decides, the children do not print
     # tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
 
 
 def pool() -> ProcessPoolExecutor:

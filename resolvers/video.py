@@ -185,7 +185,9 @@ class VideoSubscription:
 
         _, raw = from_global_id(video_id, "Video")
         ctx = info.context
-        async for event in progress_stream(ctx.resources, ctx.principal, raw, ctx.still_signed_in):
+        async for event in progress_stream(
+            ctx.resources, ctx.principal, raw, ctx.still_signed_in, ctx.drop_when_too_slow()
+        ):
             yield _event(event)
 
     @strawberry.subscription(
@@ -196,7 +198,9 @@ class VideoSubscription:
         from domain.progress_stream import user_stream
 
         ctx = info.context
-        async for event in user_stream(ctx.resources, ctx.principal, ctx.still_signed_in):
+        async for event in user_stream(
+            ctx.resources, ctx.principal, ctx.still_signed_in, ctx.drop_when_too_slow()
+        ):
             yield _event(event)
 
 

@@ -107,6 +107,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
                 server_header=False,
                 lifespan="on",
                 ws_max_size=settings.max_ws_message_bytes,  # bigger websocket messages: closed, 1009
+                # No permessage-deflate: every subscriber's copy of an event would be compressed
+                # apart (CPU per subscriber per event) to save bytes on small messages.
+                ws_per_message_deflate=False,
             )
             await uvicorn.Server(config).serve()
         finally:

@@ -14,10 +14,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from broadcaster._backends.redis import RedisBackend
+from prometheus_client import Counter, Gauge
+
+from runtime.telemetry import metric
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +28,47 @@ RESYNC: dict[str, Any] = {"type": "resync"}
 QUEUE_SIZE = 64
 
 
+DROPPED: dict[str, Any] = {"type": "dropped"}
+
+SUBSCRIBERS = metric(Gauge, "autovideo_event_subscribers", "Live event-bus subscribers (subscriptions)", [])
+SUBSCRIBERS_DROPPED = metric(
+    Counter,
+    "autovideo_event_subscribers_dropped_total",
+    "Subscribers dropped for not reading their events",
+    [],
+)
+
+
 class Subscription:
-    def __init__(self, bus: EventBus, channel: str) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        channel: str,
+        on_overflow: Callable[[], None] | None = None,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
         self.bus = bus
         self.channel = channel
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_size)
+        self.on_overflow = on_overflow
+        self.dropped = False
 
     def offer(self, item: dict[str, Any]) -> None:
-        """Never blocks the fan-out. A subscriber too slow to keep up loses what it had queued and
-        gets RESYNC (re-read the state) followed by the newest events."""
+        """Never blocks the fan-out. A subscriber too slow to keep up (a queue's worth behind)
+        is dropped when it has an `on_overflow` (a websocket client: the callback ends it, the
+        stream gets DROPPED); otherwise it loses what it had queued and gets RESYNC (re-read the
+        state) followed by the newest events."""
+        if self.dropped:
+            return
         if self.queue.full():
             while not self.queue.empty():
                 self.queue.get_nowait()
+            if self.on_overflow is not None:
+                self.dropped = True
+                SUBSCRIBERS_DROPPED.inc()
+                self.queue.put_nowait(DROPPED)
+                self.on_overflow()
+                return
             self.queue.put_nowait(RESYNC)
         self.queue.put_nowait(item)
 
@@ -45,9 +77,11 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, redis_url: str, *, health_interval: float = 1.0) -> None:
+    def __init__(self, redis_url: str, *, health_interval: float = 1.0, queue_size: int = QUEUE_SIZE) -> None:
         self.redis_url = redis_url
         self.health_interval = health_interval
+        self.queue_size = queue_size
+        """Events a subscriber may fall behind: beyond, it is dropped (or told to resync)."""
         self._backend: RedisBackend | None = None
         self._subs: dict[str, set[Subscription]] = {}
         self._pump: asyncio.Task[None] | None = None
@@ -138,16 +172,20 @@ class EventBus:
             return False
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        sub = Subscription(self, channel)
+    async def subscribe(
+        self, channel: str, on_overflow: Callable[[], None] | None = None
+    ) -> AsyncIterator[Subscription]:
+        sub = Subscription(self, channel, on_overflow, self.queue_size)
         first = channel not in self._subs
         self._subs.setdefault(channel, set()).add(sub)
+        SUBSCRIBERS.inc()
         if first and self._backend is not None:
             with contextlib.suppress(Exception):
                 await self._backend.subscribe(channel)
         try:
             yield sub
         finally:
+            SUBSCRIBERS.dec()
             subs = self._subs.get(channel)
             if subs is not None:
                 subs.discard(sub)
@@ -159,7 +197,7 @@ class EventBus:
 
 
 async def start_events(resources: Any) -> EventBus:
-    bus = EventBus(resources.redis_url)
+    bus = EventBus(resources.redis_url, queue_size=resources.settings.subscriber_queue_size)
     await bus.start()
     resources.extras["events"] = bus
     resources.extras["close:events"] = bus.stop

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     """GraphQL operations a signed-in user may run per minute (0: no limit)."""
     anonymous_operations_per_minute: int = 120
     """The same for each anonymous client address."""
+    subscriber_queue_size: int = Field(default=256, ge=4, le=100_000)
+    """Events a websocket subscriber may fall behind before it is dropped (a client that stopped
+    reading); queued events are shared, so a deep queue costs pointers, not copies."""
     max_videos_in_flight: int = 5
     """Videos one user may have pending or processing at once."""
     persisted_queries_only: bool = False

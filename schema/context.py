@@ -7,15 +7,21 @@ so concurrent operations on one socket never share a transaction.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.websockets import WebSocket
 from strawberry.types import Info as _Info
 
 from domain.identity import Principal
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from domain.admission import Admission
@@ -91,6 +97,30 @@ class Context:
         No I/O: thousands of subscribers ask on every event."""
         return self.live_session is None or self.live_session.valid()
 
+    def drop_when_too_slow(self) -> Callable[[], None] | None:
+        """For a websocket subscription: what to do when its client stops reading (its events
+        pile up): end the subscription's task (which a blocked send would never return to) and
+        close the socket. None over HTTP."""
+        socket = self.request
+        if not isinstance(socket, WebSocket):
+            return None
+        task = asyncio.current_task()
+
+        def close(_: object = None) -> None:
+            closing = asyncio.ensure_future(_close_quietly(socket))
+            _closing.add(closing)  # held until done: a task nobody references may be collected
+            closing.add_done_callback(_closing.discard)
+
+        def drop() -> None:
+            log.warning("websocket subscriber too slow: dropped")
+            if task is None or task.done():
+                close()
+            else:  # the socket closes once the subscription's task has ended
+                task.add_done_callback(close)
+                task.cancel()
+
+        return drop
+
     @property
     def operation(self) -> Operation:
         op = current_operation.get()
@@ -122,6 +152,19 @@ class Context:
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key, default)
+
+
+_closing: set[asyncio.Future[None]] = set()
+CLOSE_WAIT_SECONDS = 30.0
+
+
+async def _close_quietly(socket: WebSocket) -> None:
+    """Close with 1008 (policy). The frame waits behind what the client has not read yet: it goes
+    out if the client reads again within CLOSE_WAIT_SECONDS, else the socket is left to time out."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(
+            socket.close(code=1008, reason="Too slow: events were not read."), CLOSE_WAIT_SECONDS
+        )
 
 
 Info = _Info[Context, None]
