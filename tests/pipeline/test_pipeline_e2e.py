@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import time
@@ -64,9 +65,65 @@ def env(tmp_path, e2e_database, services, redis_prefix):
     return e
 
 
+EVENTS = "subscription { myVideoEvents { videoId stage message } }"
+PROBES = 5
+
+
+async def _probe_during_render(server: LiveServer, token: str, video_id: str, redis_url: str, prefix: str):
+    """Once the render runs, publish PROBES events on the user's channel one after the other and
+    time each until a myVideoEvents subscriber has it. Returns the latencies and whether every
+    probe came back before the render ended."""
+    import json
+    from datetime import UTC, datetime
+
+    import jwt
+    import redis.asyncio as aioredis
+
+    user_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+    redis = aioredis.Redis.from_url(redis_url)
+    latencies: list[float] = []
+    render_ended = False
+    probes_sent = 0
+    sent_at = 0.0
+
+    async def send_probe() -> None:
+        nonlocal probes_sent, sent_at
+        probe = {
+            "videoId": str(uuid.uuid4()),
+            "userId": user_id,
+            "status": "processing",
+            "stage": "assembly",
+            "progress": 60,
+            "message": f"probe {probes_sent}",
+            "run": 1,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        probes_sent += 1
+        sent_at = time.monotonic()
+        await redis.publish(f"{prefix}:user:{user_id}", json.dumps(probe))
+
+    try:
+        async with GraphQLWs(server.ws, token) as ws:
+            async for payload in ws.subscribe(EVENTS):
+                event = payload["data"]["myVideoEvents"]
+                if event["videoId"] == video_id:
+                    if event["message"] == "Storing the render":
+                        render_ended = True
+                    elif event["message"] == "Rendering" and probes_sent == 0:
+                        await send_probe()
+                elif event["message"] == f"probe {len(latencies)}":
+                    latencies.append(time.monotonic() - sent_at)
+                    if render_ended or len(latencies) == PROBES:
+                        return latencies, not render_ended
+                    await send_probe()
+    finally:
+        await redis.aclose()
+    return latencies, False
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
-async def test_register_create_watch_download(tmp_path, env):
+async def test_register_create_watch_download(tmp_path, env, services, redis_prefix):
     server = LiveServer(env, tmp_path / "server.log", worker=True)
     try:
         server.wait_ready()
@@ -85,10 +142,19 @@ async def test_register_create_watch_download(tmp_path, env):
             token,
         )["createVideo"]
         assert video["status"] == "PENDING"
+        probing = asyncio.create_task(
+            _probe_during_render(server, token, video["id"], services[1], redis_prefix)
+        )
         events = []
         async with GraphQLWs(server.ws, token) as ws:
             async for payload in ws.subscribe(PROGRESS, {"id": video["id"]}):
                 events.append(payload["data"]["videoProgress"])
+        # Events published while the video renders (in the same server process, its in-process
+        # worker rendering) reach a subscriber without waiting for the render. The issue's bound:
+        # 250 ms, on the median of PROBES probes.
+        latencies, during_render = await asyncio.wait_for(probing, 30)
+        assert len(latencies) == PROBES and during_render, (latencies, during_render)
+        assert sorted(latencies)[PROBES // 2] < 0.25, latencies
         statuses = [e["status"] for e in events]
         assert statuses[-1] == "COMPLETED", events
         assert "PROCESSING" in statuses
