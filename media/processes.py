@@ -77,6 +77,26 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(pool(), call)
 
 
+def _load(modules: tuple[str, ...]) -> int:
+    import importlib
+    import time
+
+    for name in modules:
+        importlib.import_module(name)
+    time.sleep(0.2)  # hold this process a moment, so the next warm-up task starts another
+    return os.getpid()
+
+
+async def warm_up(modules: tuple[str, ...]) -> None:
+    """Start every worker process now and import what its jobs need: a process started in the
+    middle of a render (the pool starts them on demand) costs a second of CPU just when
+    progress events are being sent."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(
+        *(loop.run_in_executor(pool(), _load, modules) for _ in range(PROCESSES)), return_exceptions=True
+    )
+
+
 class CancelFlag:
     """A cancel signal that crosses processes, with `threading.Event`'s `set`/`is_set`: a file
     that exists once set. The renderer polls it while ffmpeg runs."""

@@ -8,10 +8,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from media import processes
 from runtime.resources import Resources, build_resources, start_embedded
 from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+PRODUCTION_MODULES = (
+    "media.render",
+    "providers.ai.offline.script_writer",
+    "providers.ai.offline.procedural_images",
+    "providers.ai.offline.piper_speech",
+)
+"""What the worker processes (media.processes) run: imported when they start."""
 
 
 @dataclass
@@ -19,8 +29,11 @@ class Runtime:
     resources: Resources
     worker: Any = None
     worker_task: asyncio.Task[Any] | None = None
+    warm_up: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
+        if self.warm_up is not None:
+            self.warm_up.cancel()
         if self.worker is not None:
             with contextlib.suppress(Exception):
                 await self.worker.close()
@@ -71,6 +84,7 @@ async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool |
             # Supervised: a Redis outage pauses the worker instead of ending it (jobs/supervisor.py).
             runtime.worker = SupervisedWorker(resources, handle_signals=False)
             runtime.worker_task = asyncio.create_task(runtime.worker.run())
+            runtime.warm_up = asyncio.create_task(processes.warm_up(PRODUCTION_MODULES))
         return runtime
     except BaseException:
         await resources.close()

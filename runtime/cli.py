@@ -138,6 +138,10 @@ def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None
             # ARQ's own handlers: SIGTERM/SIGINT stop it cleanly (orchestrators send SIGTERM).
             # Supervised: a Redis outage pauses the worker instead of ending the process.
             w = SupervisedWorker(runtime.resources, handle_signals=True, burst=burst)
+            from media import processes
+            from runtime.bootstrap import PRODUCTION_MODULES
+
+            runtime.warm_up = asyncio.create_task(processes.warm_up(PRODUCTION_MODULES))
             if metrics_port:
                 from prometheus_client import start_http_server
 
