@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test test-embedded test-fast lint typecheck check bench clean-data
+.PHONY: run test test-embedded test-fast lint typecheck check bench bench-api bench-fanout clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -44,6 +44,14 @@ check: test
 
 bench: $(STAMP)
 	bench/render --seconds 60
+
+# The API against hand-written Starlette baselines (wrk, 64 connections; wrk is installed when missing).
+bench-api: $(STAMP)
+	bench/api --duration 10 --rounds 2
+
+# 1,000 websocket clients following one user's events while a video renders.
+bench-fanout: $(STAMP)
+	bench/fanout --clients 1000 --events
 
 clean-data:
 	rm -rf data
