@@ -331,8 +331,12 @@ async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:
 
 @strawberry.type
 class VideoEdge:
-    cursor: str
+    cursor: str = strawberry.field(resolver=lambda root: edge_cursor(root))  # made when asked
     node: Video
+
+
+def edge_cursor(edge: VideoEdge) -> str:
+    return encode_cursor(edge.node.row.created_at, edge.node.row.id)
 
 
 @strawberry.type
@@ -367,7 +371,7 @@ async def video_connection(
         owner_columns=OWNER_COLUMNS if "owner" in fields else (),
     )
     videos = Video.from_rows(page.rows)
-    edges = [VideoEdge(cursor=encode_cursor(v.row.created_at, v.row.id), node=v) for v in videos]
+    edges = [VideoEdge(node=v) for v in videos]
 
     async def count() -> int:
         return await video_domain.count_videos(context.session, context.principal, owner_id, status)
@@ -377,8 +381,8 @@ async def video_connection(
         page_info=PageInfo(
             has_next_page=page.has_more,
             has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edge_cursor(edges[0]) if edges else None,
+            end_cursor=edge_cursor(edges[-1]) if edges else None,
         ),
         count=count,
     )
