@@ -164,6 +164,23 @@ async def seed(database_url: str, user_id: str) -> None:
         await conn.close()
 
 
+def serve_env(database_url: str, redis_url: str, prefix: str, work: Path, port: int) -> dict[str, str]:
+    """`autovideo serve`'s environment for a benchmark: its own database and Redis prefix,
+    operation rate limits out of the way."""
+    return {
+        "AUTOVIDEO_DATABASE_URL": database_url,
+        "AUTOVIDEO_REDIS_URL": redis_url,
+        "AUTOVIDEO_REDIS_PREFIX": prefix,
+        "AUTOVIDEO_DATA_DIR": str(work / "data"),
+        "AUTOVIDEO_SECRET_KEY": "bench-secret-" + "z" * 40,
+        "AUTOVIDEO_ENVIRONMENT": "test",
+        "AUTOVIDEO_LOG_LEVEL": "WARNING",
+        "AUTOVIDEO_OPERATIONS_PER_MINUTE": "100000000",
+        "AUTOVIDEO_ANONYMOUS_OPERATIONS_PER_MINUTE": "100000000",
+        "AUTOVIDEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+
+
 def register(api: str) -> tuple[str, str]:
     import httpx
 
@@ -289,7 +306,12 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=1, help="run every target this many times (best kept)")
     ap.add_argument("--only", choices=["page", "typename"], default=None)
-    ap.add_argument("--profile", type=int, default=0, help="py-spy the API for N seconds under the page's load ({ __typename }'s with --only typename)")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="py-spy the API for N seconds under the page's load ({ __typename }'s with --only typename)",
+    )
     ap.add_argument("--cpu-requests", type=int, default=300, help="sequential requests for CPU per request")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
@@ -304,18 +326,7 @@ def main() -> None:
     migrate.upgrade(database_url)
 
     api_port, raw_port, hello_port = free_port(), free_port(), free_port()
-    env = {
-        "AUTOVIDEO_DATABASE_URL": database_url,
-        "AUTOVIDEO_REDIS_URL": redis_url,
-        "AUTOVIDEO_REDIS_PREFIX": f"bench{os.getpid()}",
-        "AUTOVIDEO_DATA_DIR": str(work / "data"),
-        "AUTOVIDEO_SECRET_KEY": "bench-secret-" + "z" * 40,
-        "AUTOVIDEO_ENVIRONMENT": "test",
-        "AUTOVIDEO_LOG_LEVEL": "WARNING",
-        "AUTOVIDEO_OPERATIONS_PER_MINUTE": "100000000",
-        "AUTOVIDEO_ANONYMOUS_OPERATIONS_PER_MINUTE": "100000000",
-        "AUTOVIDEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-    }
+    env = serve_env(database_url, redis_url, f"bench{os.getpid()}", work, api_port)
     py = sys.executable
     procs = [
         start(

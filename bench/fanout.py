@@ -39,6 +39,7 @@ from bench.api import (  # noqa: E402
     drop_database,
     free_port,
     register,
+    serve_env,
     service_urls,
     start,
     stop,
@@ -137,18 +138,7 @@ def main() -> None:
 
     migrate.upgrade(database_url)
     port = free_port()
-    env = {
-        "AUTOVIDEO_DATABASE_URL": database_url,
-        "AUTOVIDEO_REDIS_URL": redis_url,
-        "AUTOVIDEO_REDIS_PREFIX": f"fanout{os.getpid()}",
-        "AUTOVIDEO_DATA_DIR": str(work / "data"),
-        "AUTOVIDEO_SECRET_KEY": "bench-secret-" + "z" * 40,
-        "AUTOVIDEO_ENVIRONMENT": "test",
-        "AUTOVIDEO_LOG_LEVEL": "WARNING",
-        "AUTOVIDEO_OPERATIONS_PER_MINUTE": "100000000",
-        "AUTOVIDEO_ANONYMOUS_OPERATIONS_PER_MINUTE": "100000000",
-        "AUTOVIDEO_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-    }
+    env = serve_env(database_url, redis_url, f"fanout{os.getpid()}", work, port)
     api = start([sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)], env, work / "api.log")
     procs: list[mp.Process] = []
     try:
