@@ -131,9 +131,26 @@ async def test_a_redis_failure_while_counting_keeps_the_answer_and_the_audit(res
     async def redis_down(*args, **kwargs):
         raise RedisConnectionError("Connection refused")
 
+    class DownPipeline:
+        """A pipeline whose commands queue and whose execution finds Redis gone."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, *exc) -> bool:
+            return False
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: self
+
+        execute = redis_down
+
     monkeypatch.setattr(resources.redis, "evalsha", redis_down)
     monkeypatch.setattr(resources.redis, "eval", redis_down)
-    monkeypatch.setattr(resources.redis, "pipeline", redis_down)
+    monkeypatch.setattr(resources.redis, "pipeline", DownPipeline)
     r = await _login_from(resources, reg["user"]["username"], "wrong-password-x", "10.3.0.2")
     assert codes(r) == ["UNAUTHENTICATED"], r.errors
     assert len(await _audit(session, uid, "auth.login_failed")) == 1

@@ -5,6 +5,7 @@ and Redis; what is counted is work, never time."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -39,23 +40,38 @@ async def app_client(resources: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class RedisCalls:
-    """Counts commands (a pipeline or a script is one round trip) sent by a client."""
+    """Counts round trips to Redis made through a client: a command, or a pipeline (named by
+    its commands)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self.commands: list[str] = []
-        self._original = client.execute_command
+        self._execute_command = client.execute_command
+        self._pipeline = client.pipeline
 
     async def _execute(self, *args: Any, **kw: Any) -> Any:
         self.commands.append(str(args[0]))
-        return await self._original(*args, **kw)
+        return await self._execute_command(*args, **kw)
+
+    def _pipe(self, *args: Any, **kw: Any) -> Any:
+        pipe = self._pipeline(*args, **kw)
+        execute = pipe.execute
+
+        async def counted(*a: Any, **k: Any) -> Any:
+            self.commands.append("+".join(str(c[0][0]) for c in pipe.command_stack))
+            return await execute(*a, **k)
+
+        pipe.execute = counted
+        return pipe
 
     def __enter__(self) -> RedisCalls:
         self.client.execute_command = self._execute
+        self.client.pipeline = self._pipe
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.client.execute_command = self._original
+        self.client.execute_command = self._execute_command
+        self.client.pipeline = self._pipeline
 
 
 def statements(engine: Any) -> tuple[list[str], Any]:
@@ -194,3 +210,22 @@ async def test_the_document_cache_is_bounded_and_keeps_no_invalid_documents(app_
     huge = "query Huge { " + "__typename " * (documents.max_chars // 11 + 1) + "}"
     await app_client.post("/graphql", json={"query": huge})
     assert huge not in documents._entries
+
+
+async def test_requests_arriving_together_share_one_redis_round_trip(app_client, resources):
+    with RedisCalls(resources.redis) as calls:
+        answers = await asyncio.gather(
+            *(app_client.post("/graphql", json={"query": "{ __typename }"}) for _ in range(10))
+        )
+    assert all(r.json() == {"data": {"__typename": "Query"}} for r in answers)
+    assert len(calls.commands) < 10 and sum(c.count("EVALSHA") for c in calls.commands) == 10
+
+
+async def test_admission_survives_a_redis_that_lost_its_scripts(app_client, resources):
+    """After a Redis restart (or SCRIPT FLUSH) the script is loaded again and the batch retried."""
+    assert (await app_client.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
+    await resources.redis.script_flush()
+    with RedisCalls(resources.redis) as calls:
+        r = await app_client.post("/graphql", json={"query": "{ __typename }"})
+    assert r.json() == {"data": {"__typename": "Query"}}
+    assert calls.commands == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
