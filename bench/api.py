@@ -76,10 +76,16 @@ def ensure_wrk() -> str:
     if found:
         return found
     print("wrk not found: installing the Debian package (apt-get install -y wrk)…", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+    install = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "wrk"]
+    if subprocess.run(install, check=False, capture_output=True).returncode != 0:
+        # A fresh machine may have stale package lists; another apt may hold the lock (waited for).
+        subprocess.run(
+            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "update"], check=False, capture_output=True
+        )
+        subprocess.run(install, check=False, capture_output=True)
     found = shutil.which("wrk")
     if not found:
-        raise SystemExit("wrk is needed: apt-get install -y wrk")
+        raise SystemExit("wrk is needed: apt-get install -y wrk (it failed here; try it by hand)")
     return found
 
 
