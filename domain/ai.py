@@ -59,6 +59,7 @@ from providers.net import OutboundPolicy
 
 if TYPE_CHECKING:
     from domain.identity import Principal
+    from runtime.resources import Resources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -282,13 +283,11 @@ class AIChains:
         return out
 
 
-def chains_for(resources: Any) -> AIChains:
+def chains_for(resources: Resources) -> AIChains:
     """One set of chains (and so of circuit breakers) per process."""
-    chains = resources.extras.get("ai_chains")
-    if chains is None:
-        chains = AIChains.from_settings(resources.settings)
-        resources.extras["ai_chains"] = chains
-    return chains  # type: ignore[no-any-return]
+    if resources.ai_chains is None:
+        resources.ai_chains = AIChains.from_settings(resources.settings)
+    return resources.ai_chains
 
 
 @dataclass(frozen=True)
@@ -340,11 +339,9 @@ class AIService:
         self._access: dict[uuid.UUID, Access] = {}
 
     @classmethod
-    def for_resources(cls, resources: Any, **kw: Any) -> AIService:
+    def for_resources(cls, resources: Resources, **kw: Any) -> AIService:
         settings = resources.settings
-        cache = AICache(
-            resources.redis, resources.extras.get("storage"), resources.key, settings.ai_cache_ttl_seconds
-        )
+        cache = AICache(resources.redis, resources.storage, resources.key, settings.ai_cache_ttl_seconds)
         return cls(resources.sessionmaker, chains_for(resources), cache=cache, settings=settings, **kw)
 
     # ------------------------------------------------------------ the three kinds
@@ -792,7 +789,7 @@ def _text(value: str | None, field_name: str, limit: int, *, required: bool = Tr
 
 
 async def studio_script(
-    resources: Any,
+    resources: Resources,
     principal: Principal,
     *,
     topic: str,
@@ -812,12 +809,12 @@ async def studio_script(
     return await AIService.for_resources(resources).write_script(_studio_caller(principal, offline), request)
 
 
-def _storage(resources: Any) -> Any:
-    return resources.extras["storage"]
+def _storage(resources: Resources) -> Any:
+    return resources.storage
 
 
 async def studio_image(
-    resources: Any, principal: Principal, *, prompt: str, width: int, height: int, offline: bool = False
+    resources: Resources, principal: Principal, *, prompt: str, width: int, height: int, offline: bool = False
 ) -> StudioImage:
     text = _text(prompt, "prompt", MAX_IMAGE_PROMPT)
     assert text is not None
@@ -843,7 +840,7 @@ async def studio_image(
 
 
 async def studio_speech(
-    resources: Any, principal: Principal, *, text: str, voice: str | None, offline: bool = False
+    resources: Resources, principal: Principal, *, text: str, voice: str | None, offline: bool = False
 ) -> StudioSpeech:
     from providers.ai.offline import split_sentences
 
@@ -882,7 +879,7 @@ async def studio_speech(
     )
 
 
-async def voices_for(resources: Any, principal: Principal) -> list[Voice]:
+async def voices_for(resources: Resources, principal: Principal) -> list[Voice]:
     """Voices of every speech provider this user's narrations can use (the offline voice always)."""
     user_id = principal.require_user()
     service = AIService.for_resources(resources)
@@ -902,7 +899,7 @@ async def voices_for(resources: Any, principal: Principal) -> list[Voice]:
 VOICES_CACHE_SECONDS = 600
 
 
-async def voice_ids(resources: Any, principal: Principal) -> set[str] | None:
+async def voice_ids(resources: Resources, principal: Principal) -> set[str] | None:
     """The voice ids this user's narrations can use, cached briefly in Redis; None when some
     provider could not be asked (then a voice cannot be refused for being unknown)."""
     import json
@@ -932,7 +929,7 @@ async def voice_ids(resources: Any, principal: Principal) -> set[str] | None:
     return ids
 
 
-def provider_health(resources: Any) -> list[HealthRow]:
+def provider_health(resources: Resources) -> list[HealthRow]:
     return chains_for(resources).health()
 
 
@@ -945,7 +942,7 @@ async def my_quotas(session: AsyncSession, principal: Principal) -> list[Any]:
 # ------------------------------------------------------------------ own provider keys (BYOK)
 
 
-async def _check_base_url(resources: Any, base_url: str | None) -> str | None:
+async def _check_base_url(resources: Resources, base_url: str | None) -> str | None:
     """An own endpoint must be an absolute http(s) URL (only https in production) on an allowed
     port, resolving to public addresses unless private ones are allowed. This early check gives a
     clear error; every connection is checked again when it is made (providers/net.py)."""
@@ -981,7 +978,7 @@ async def _check_base_url(resources: Any, base_url: str | None) -> str | None:
 
 async def set_provider_key(
     session: AsyncSession,
-    resources: Any,
+    resources: Resources,
     principal: Principal,
     provider: str,
     api_key: str,
@@ -1027,7 +1024,9 @@ async def provider_keys(session: AsyncSession, principal: Principal) -> list[Pro
 MAX_SAMPLE_BYTES = 10 * 1024 * 1024
 
 
-async def clone_voice(resources: Any, principal: Principal, name: str, sample: bytes, filename: str) -> Voice:
+async def clone_voice(
+    resources: Resources, principal: Principal, name: str, sample: bytes, filename: str
+) -> Voice:
     """A new ElevenLabs voice from one audio sample, with the user's own ElevenLabs key or, for
     users entitled to the server's providers, the server's key. The sample's type is read from
     its content; the type the client declared is not trusted."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,9 @@ from persistence.video import VideoRepository
 from providers.social import build_adapters
 from providers.social.base import PlatformAdapter
 from runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 MAX_TOKEN = 8192
 
@@ -174,9 +177,8 @@ async def get_connection(
     return row
 
 
-def adapters(resources: Any) -> dict[str, PlatformAdapter]:
-    """The process's platform adapters, built once (tests put fakes in extras["social_adapters"])."""
-    found = resources.extras.get("social_adapters")
-    if found is None:
-        found = resources.extras["social_adapters"] = build_adapters(resources.settings.youtube_base_url)
-    return dict(found)
+def adapters(resources: Resources) -> dict[str, PlatformAdapter]:
+    """The process's platform adapters, built once (tests set fakes in resources.social_adapters)."""
+    if resources.social_adapters is None:
+        resources.social_adapters = build_adapters(resources.settings.youtube_base_url)
+    return dict(resources.social_adapters)

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from arq import Retry
@@ -31,6 +31,9 @@ from persistence.video import VideoRepository
 from providers.social.base import Credentials, PlatformStats, SocialError, UploadRequest
 from providers.storage.base import StorageError
 
+if TYPE_CHECKING:
+    from runtime.resources import Resources
+
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +42,7 @@ def publish_job_id(publication_id: uuid.UUID | str, suffix: str = "") -> str:
 
 
 async def enqueue_publication(
-    resources: Any, publication_id: uuid.UUID, at: datetime | None = None, *, suffix: str = ""
+    resources: Resources, publication_id: uuid.UUID, at: datetime | None = None, *, suffix: str = ""
 ) -> bool:
     when = at if at is not None and at > now() else None
     job = await resources.arq.enqueue_job(
@@ -76,7 +79,7 @@ async def publish_video(ctx: dict[str, Any], publication_id: str) -> str:
         return await _publish_locked(ctx, resources, pid)
 
 
-async def _publish_locked(ctx: dict[str, Any], resources: Any, pid: uuid.UUID) -> str:
+async def _publish_locked(ctx: dict[str, Any], resources: Resources, pid: uuid.UUID) -> str:
     settings = resources.settings
     async with transaction(resources.sessionmaker) as session:
         repo = SocialRepository(session)
@@ -131,7 +134,7 @@ async def _publish_locked(ctx: dict[str, Any], resources: Any, pid: uuid.UUID) -
     work = settings.work_dir / "publish" / f"{pid}-{uuid.uuid4().hex[:6]}"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        path = await resources.extras["storage"].get_to_path(file_key, work / "video.mp4")
+        path = await resources.storage.get_to_path(file_key, work / "video.mp4")
         result = await adapter.upload(
             creds,
             UploadRequest(
@@ -184,7 +187,7 @@ def _finish_failed(pub: Publication, message: str) -> None:
 
 
 async def _upload_failed(
-    ctx: dict[str, Any], resources: Any, pid: uuid.UUID, message: str, transient: bool
+    ctx: dict[str, Any], resources: Resources, pid: uuid.UUID, message: str, transient: bool
 ) -> str:
     try_number = int(ctx.get("job_try", 1))
     final = not transient or try_number >= resources.settings.job_max_tries

@@ -166,7 +166,7 @@ class VideoMutation:
 
         async def remove_files() -> None:
             await resources.redis.set(resources.key("cancel", str(video_id)), "1", ex=3600)
-            await resources.extras["storage"].delete_prefix(f"videos/{video_id}")
+            await resources.storage.delete_prefix(f"videos/{video_id}")
 
         info.context.after_commit(remove_files)
         return True

@@ -47,7 +47,7 @@ class AIGeneration(Node):
     async def result_url(self, info: Info) -> str | None:
         if not self.row.result_key:
             return None
-        return str(await info.context.resources.extras["storage"].url(self.row.result_key))
+        return str(await info.context.resources.storage.url(self.row.result_key))
 
     @strawberry.field
     async def video(self, info: Info) -> Annotated[Video, strawberry.lazy("schema.video")] | None:

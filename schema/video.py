@@ -325,7 +325,7 @@ def video_columns(fields: set[str]) -> tuple[str, ...] | None:
 async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:
     if not key:
         return None
-    storage = info.context.resources.extras["storage"]
+    storage = info.context.resources.storage
     return await video_domain.media_url(storage, key)
 
 

@@ -200,7 +200,7 @@ async def test_pipeline_calls_out_of_quota_fall_back_to_offline(resources, sessi
     stub_chains(resources, text=stub)
     ai = AIService(
         resources.sessionmaker,
-        resources.extras["ai_chains"],
+        resources.ai_chains,
         quotas=QuotaService(resources.sessionmaker, plan_for=fixed_plan(daily=1)),
     )
     await ai.write_script(Caller(user.id), ScriptRequest("a", 20))

@@ -65,7 +65,7 @@ async def published(session, resources, owner, video, external_id: str):  # type
 
 async def test_refresh_and_creator_analytics(resources, session) -> None:  # type: ignore[no-untyped-def]
     fake = FakeStats()
-    resources.extras["social_adapters"] = {"youtube": fake}
+    resources.social_adapters = {"youtube": fake}
     owner = await make_user(session, roles=(Role.CREATOR,))
     other = await make_user(session)
     v1 = await make_video(session, owner, status=VideoStatus.COMPLETED)

@@ -33,15 +33,13 @@ PREMIUM = (Role.PREMIUM,)
 @pytest.fixture
 async def world(live_resources, fake_youtube: FakeYouTube):  # noqa: F811
     res = live_resources
-    res.extras["social_adapters"] = {"youtube": YouTubeAdapter(fake_youtube.url, timeout=10)}
+    res.social_adapters = {"youtube": YouTubeAdapter(fake_youtube.url, timeout=10)}
     async with res.sessionmaker() as s, s.begin():
         owner = await make_user(s, roles=PREMIUM)
         video = await make_video(
             s, owner, status=VideoStatus.COMPLETED, file_key="videos/x/v1/video.mp4", tags=["tea"]
         )
-    await res.extras["storage"].put_bytes(
-        video.file_key, b"\x00\x00\x00\x18ftypmp42" + b"m" * 50_000, "video/mp4"
-    )
+    await res.storage.put_bytes(video.file_key, b"\x00\x00\x00\x18ftypmp42" + b"m" * 50_000, "video/mp4")
     return res, owner, video, fake_youtube
 
 
@@ -92,7 +90,7 @@ async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # t
     r = await execute(res, LIST, {"id": gid}, me)
     assert r.data["publications"] == [{"id": pub["id"], "status": "PUBLISHED"}]
     uploaded = fake.videos[published["externalId"]]
-    assert bytes(uploaded.data) == await res.extras["storage"].get_bytes(video.file_key)
+    assert bytes(uploaded.data) == await res.storage.get_bytes(video.file_key)
     assert (
         uploaded.metadata["snippet"]["title"] == video.title and "tea" in uploaded.metadata["snippet"]["tags"]
     )
@@ -260,7 +258,7 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
             await super().upload(credentials, request)
             raise SystemExit("worker killed")  # nothing after this line runs in a dead worker
 
-    res.extras["social_adapters"] = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
+    res.social_adapters = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
     from jobs.social import publish_video
 
     with pytest.raises(SystemExit):
@@ -269,7 +267,7 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
     assert pub.status is PublicationStatus.PUBLISHING and pub.options.get("upload_session")
     assert len(fake.videos) == 1
 
-    res.extras["social_adapters"] = {"youtube": YouTubeAdapter(fake.url, timeout=10)}
+    res.social_adapters = {"youtube": YouTubeAdapter(fake.url, timeout=10)}
     assert await publish_video({"resources": res, "job_try": 2}, str(pid)) == "published"
     [pub] = await publications(res, video.id)
     assert pub.status is PublicationStatus.PUBLISHED and pub.external_id in fake.videos
