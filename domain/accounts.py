@@ -18,8 +18,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
-from domain.auth import Hooks, current_roles, forget_after_commit, revoke_family_access, revoke_jti
+from domain.auth import current_roles, forget_after_commit, revoke_family_access, revoke_jti
 from domain.errors import BadInput, Conflict, Forbidden, Throttled, Unauthenticated
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
 from persistence.auth import AuthRepository, OneTimeToken, RefreshToken

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
-from domain.auth import Hooks, forget_after_commit
+from domain.auth import forget_after_commit
 from domain.errors import BadInput, Forbidden, NotFound
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
 from domain.plans import PLANS

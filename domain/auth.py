@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from domain import tokens
 from domain.errors import Unauthenticated
+from domain.hooks import Hooks
 from domain.identity import Principal
 from persistence.enums import Role
 
@@ -23,32 +24,6 @@ if TYPE_CHECKING:
     from runtime.resources import Resources
 
 AUTH_STATE_TTL_SECONDS = 30
-
-
-class Hooks(Protocol):
-    """What the caller runs around the transaction (schema.context.Context provides both)."""
-
-    def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None: ...
-
-    def regardless(self, fn: Callable[[], Awaitable[None]]) -> None: ...
-
-
-class ImmediateHooks:
-    """For callers without a unit of work (CLI, tests): collect, then `run()` after committing."""
-
-    def __init__(self) -> None:
-        self.pending: list[Callable[[], Awaitable[None]]] = []
-
-    def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None:
-        self.pending.append(fn)
-
-    def regardless(self, fn: Callable[[], Awaitable[None]]) -> None:
-        self.pending.append(fn)
-
-    async def run(self) -> None:
-        for fn in self.pending:
-            await fn()
-        self.pending.clear()
 
 
 @dataclass(frozen=True)
