@@ -102,12 +102,12 @@ class SupervisedWorker:
 
     async def _recover(self) -> None:
         """Re-enqueue what an outage stranded, now rather than at the next cron round."""
-        from jobs import social, video
+        from jobs import publishing, video
 
         ctx = {"resources": self.resources}
         try:
             count = await video.reconcile(ctx, recovering=True)
-            count += await social.publish_due(ctx)
+            count += await publishing.publish_due(ctx)
             if count:
                 log.warning("re-enqueued %d job(s) after the outage", count)
         except Exception as exc:

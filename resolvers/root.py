@@ -12,7 +12,7 @@ from resolvers import ai as ai_resolvers
 from resolvers import analytics as analytics_resolvers
 from resolvers import auth as auth_resolvers
 from resolvers import partner as partner_resolvers
-from resolvers import social as social_resolvers
+from resolvers import publishing as publishing_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
 from schema.document_cache import DocumentStore, Limits
@@ -31,7 +31,7 @@ class Query(
     ai_resolvers.AIQuery,
     admin_resolvers.AdminQuery,
     partner_resolvers.PartnerQuery,
-    social_resolvers.SocialQuery,
+    publishing_resolvers.PublishingQuery,
     analytics_resolvers.AnalyticsQuery,
 ):
     pass
@@ -45,7 +45,7 @@ class Mutation(
     ai_resolvers.AIMutation,
     admin_resolvers.AdminMutation,
     partner_resolvers.PartnerMutation,
-    social_resolvers.SocialMutation,
+    publishing_resolvers.PublishingMutation,
 ):
     pass
 

@@ -68,7 +68,7 @@ class Resources:
     ai_chains: AIChains | None = None
     """AI provider chains, built on first use (domain.ai.chains_for); tests set fakes."""
     social_adapters: dict[str, PlatformAdapter] | None = None
-    """Publishing platform adapters, built on first use (domain.social.adapters); tests set fakes."""
+    """Publishing platform adapters, built on first use (domain.publishing.adapters); tests set fakes."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Called in order by close(): what the owners of the services above registered."""
 

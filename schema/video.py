@@ -31,7 +31,7 @@ from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
-    from schema.social import Publication
+    from schema.publishing import Publication
     from schema.user import User
 
 
@@ -232,8 +232,8 @@ class Video(Node):
     @strawberry.field(description="Where the video was published or is scheduled to be, oldest first.")
     async def publications(
         self, info: Info
-    ) -> list[Annotated[Publication, strawberry.lazy("schema.social")]]:
-        from schema.social import publications_of
+    ) -> list[Annotated[Publication, strawberry.lazy("schema.publishing")]]:
+        from schema.publishing import publications_of
 
         return await publications_of(info, self.row.id)
 

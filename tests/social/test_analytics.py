@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from jobs.social import refresh_statistics
+from jobs.publishing import refresh_statistics
 from persistence.ai import AIGeneration
 from persistence.analytics import VideoStatisticsDaily
 from persistence.enums import GenerationType, PublicationStatus, Role, VideoStatus
 from persistence.partitions import partition_name
-from persistence.social import Publication
+from persistence.publishing import Publication
 from providers.social.base import Credentials, PlatformStats
 from schema.node import to_global_id
 from tests.factories import make_user, make_video, principal_for
@@ -39,7 +39,7 @@ class FakeStats:
 
 async def published(session, resources, owner, video, external_id: str):  # type: ignore[no-untyped-def]
     from domain import crypto
-    from persistence.social import PlatformConnection
+    from persistence.publishing import PlatformConnection
 
     conn = PlatformConnection(
         user_id=owner.id,

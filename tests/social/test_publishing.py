@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain import crypto
-from jobs.social import enqueue_publication, publish_due, publish_job_id
+from jobs.publishing import enqueue_publication, publish_due, publish_job_id
 from persistence.enums import PublicationStatus, Role, VideoStatus
-from persistence.social import PlatformConnection, Publication, SocialRepository
+from persistence.publishing import PlatformConnection, Publication, PublishingRepository
 from persistence.video import VideoRepository
 from providers.social.youtube import YouTubeAdapter
 from schema.node import from_global_id, to_global_id
@@ -50,7 +50,7 @@ async def connect(res, owner, token: str = "good-token") -> None:  # type: ignor
 
 async def publications(res, video_id) -> list[Publication]:  # type: ignore[no-untyped-def]
     async with res.sessionmaker() as s:
-        return await SocialRepository(s).publications_of_video(video_id)
+        return await PublishingRepository(s).publications_of_video(video_id)
 
 
 async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +63,7 @@ async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # t
         and r.data["connectPlatform"]["accountId"] == "UC123"
     )
     async with res.sessionmaker() as s:
-        row = (await SocialRepository(s).connections(owner.id))[0]
+        row = (await PublishingRepository(s).connections(owner.id))[0]
     assert b"good-token" not in row.access_token_encrypted  # encrypted at rest
     assert crypto.decrypt(res.settings, row.access_token_encrypted) == "good-token"
     assert crypto.decrypt(res.settings, row.refresh_token_encrypted or b"") == "r-secret"
@@ -259,7 +259,7 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
             raise SystemExit("worker killed")  # nothing after this line runs in a dead worker
 
     res.social_adapters = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
-    from jobs.social import publish_video
+    from jobs.publishing import publish_video
 
     with pytest.raises(SystemExit):
         await publish_video({"resources": res, "job_try": 1}, str(pid))

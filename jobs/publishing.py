@@ -19,14 +19,14 @@ import httpx
 from arq import Retry
 
 from domain import crypto
-from domain.social import adapters, now
+from domain.publishing import adapters, now
 from jobs.video import backoff
 from persistence.analytics import AnalyticsRepository
 from persistence.db import transaction
 from persistence.enums import PublicationStatus
 from persistence.locks import advisory_lock
 from persistence.partitions import ensure_month_partitions
-from persistence.social import PlatformConnection, Publication, SocialRepository
+from persistence.publishing import PlatformConnection, Publication, PublishingRepository
 from persistence.video import VideoRepository
 from providers.social.base import Credentials, PlatformStats, SocialError, UploadRequest
 from providers.storage.base import StorageError
@@ -82,7 +82,7 @@ async def publish_video(ctx: dict[str, Any], publication_id: str) -> str:
 async def _publish_locked(ctx: dict[str, Any], resources: Resources, pid: uuid.UUID) -> str:
     settings = resources.settings
     async with transaction(resources.sessionmaker) as session:
-        repo = SocialRepository(session)
+        repo = PublishingRepository(session)
         pub = await repo.get_publication(pid, for_update=True)
         if pub is None:
             return "gone"
@@ -127,7 +127,7 @@ async def _publish_locked(ctx: dict[str, Any], resources: Resources, pid: uuid.U
     async def remember_session(url: str) -> None:
         # Kept before any byte is sent: a retry after a crash asks this session first.
         async with transaction(resources.sessionmaker) as s:
-            row = await SocialRepository(s).get_publication(pid, for_update=True)
+            row = await PublishingRepository(s).get_publication(pid, for_update=True)
             if row is not None:
                 row.options = {**(row.options or {}), "upload_session": url}
 
@@ -165,7 +165,7 @@ async def _publish_locked(ctx: dict[str, Any], resources: Resources, pid: uuid.U
         shutil.rmtree(work, ignore_errors=True)
 
     async with transaction(resources.sessionmaker) as session:
-        pub = await SocialRepository(session).get_publication(pid, for_update=True)
+        pub = await PublishingRepository(session).get_publication(pid, for_update=True)
         if pub is None:
             log.warning(
                 "publication %s was deleted during its upload (external id %s)", pid, result.external_id
@@ -192,7 +192,7 @@ async def _upload_failed(
     try_number = int(ctx.get("job_try", 1))
     final = not transient or try_number >= resources.settings.job_max_tries
     async with transaction(resources.sessionmaker) as session:
-        pub = await SocialRepository(session).get_publication(pid, for_update=True)
+        pub = await PublishingRepository(session).get_publication(pid, for_update=True)
         if pub is None:
             return "gone"
         if final:
@@ -211,7 +211,7 @@ async def publish_due(ctx: dict[str, Any]) -> int:
     resources = ctx["resources"]
     stuck_before = now() - timedelta(seconds=resources.settings.stage_timeout_seconds + 60)
     async with transaction(resources.sessionmaker) as session:
-        ids = [p.id for p in await SocialRepository(session).due(now(), stuck_before)]
+        ids = [p.id for p in await PublishingRepository(session).due(now(), stuck_before)]
     count = 0
     for pid in ids:
         memo = resources.key("publish-job", str(pid))
@@ -241,7 +241,7 @@ async def refresh_statistics(ctx: dict[str, Any]) -> int:
     settings = resources.settings
     available = adapters(resources)
     async with transaction(resources.sessionmaker) as session:
-        repo = SocialRepository(session)
+        repo = PublishingRepository(session)
         groups: dict[tuple[str, uuid.UUID], list[Publication]] = defaultdict(list)
         for pub in await repo.published():
             if pub.platform in available and pub.connection_id is not None:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from persistence.social import PlatformConnection as ConnectionRow
-from persistence.social import Publication as PublicationRow
+from persistence.publishing import PlatformConnection as ConnectionRow
+from persistence.publishing import Publication as PublicationRow
 from schema.common import PublicationStatus, to_gql
 from schema.context import Info
 from schema.node import Node, to_global_id
@@ -93,9 +93,9 @@ def _publications_loader(info: Info) -> DataLoader[uuid.UUID, list[PublicationRo
     loaders: Any = info.context.loaders
     loader = getattr(loaders, "_social_publications", None)
     if loader is None:
-        from persistence.social import SocialRepository
+        from persistence.publishing import PublishingRepository
 
-        repo = SocialRepository(info.context.session)
+        repo = PublishingRepository(info.context.session)
 
         async def load(keys: list[uuid.UUID]) -> list[list[PublicationRow]]:
             found = await repo.publications_for_videos(list(keys))

@@ -1,7 +1,7 @@
 """Platform connections (tokens encrypted at rest, never shown again) and publications of videos.
 
 publish_video stores a SCHEDULED publication; the caller enqueues its job after commit
-(jobs.social), and a cron picks up due publications whose job is gone.
+(jobs.publishing), and a cron picks up due publications whose job is gone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from domain.identity import Principal
 from domain.permissions import Permission
 from domain.video import KNOWN_PLATFORMS, get_video
 from persistence.enums import PublicationStatus, VideoStatus
-from persistence.social import PlatformConnection, Publication, SocialRepository
+from persistence.publishing import PlatformConnection, Publication, PublishingRepository
 from persistence.video import VideoRepository
 from providers.social import build_adapters
 from providers.social.base import PlatformAdapter
@@ -87,19 +87,19 @@ async def connect_platform(
         "refresh_token_encrypted": crypto.encrypt(settings, refresh) if refresh else None,
         "token_expires_at": _aware(data.expires_at),
     }
-    return await SocialRepository(session).upsert_connection(user_id, platform, account_id, values)
+    return await PublishingRepository(session).upsert_connection(user_id, platform, account_id, values)
 
 
 async def list_connections(session: AsyncSession, principal: Principal) -> list[PlatformConnection]:
     user_id = principal.require(Permission.VIDEO_PUBLISH)
-    return await SocialRepository(session).connections(user_id)
+    return await PublishingRepository(session).connections(user_id)
 
 
 async def disconnect_platform(session: AsyncSession, principal: Principal, connection_id: uuid.UUID) -> None:
     """Forget the account and its tokens. Publications keep their history; scheduled ones fall
     back to another account of the platform, or fail asking to reconnect."""
     user_id = principal.require(Permission.VIDEO_PUBLISH)
-    repo = SocialRepository(session)
+    repo = PublishingRepository(session)
     row = await repo.get_connection(connection_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such platform connection.")
@@ -122,7 +122,7 @@ async def publish_video(
     name = normalize_platform(platform, supported)
     if video.status is not VideoStatus.COMPLETED:
         raise Conflict(f"Only a completed video can be published; this one is {video.status.value}.")
-    repo = SocialRepository(session)
+    repo = PublishingRepository(session)
     connection = await repo.active_connection(user_id, name)
     if connection is None:
         raise BadInput(
@@ -153,14 +153,14 @@ async def publications_of_video(
 ) -> list[Publication]:
     """Whoever may read the video may read its publications."""
     video = await get_video(session, principal, video_id)
-    return await SocialRepository(session).publications_of_video(video.id)
+    return await PublishingRepository(session).publications_of_video(video.id)
 
 
 async def get_publication(
     session: AsyncSession, principal: Principal, publication_id: uuid.UUID
 ) -> Publication:
     """Readable by whoever may read its video; otherwise NOT_FOUND."""
-    row = await SocialRepository(session).get_publication(publication_id)
+    row = await PublishingRepository(session).get_publication(publication_id)
     if row is None:
         raise NotFound("No such publication.")
     await get_video(session, principal, row.video_id)
@@ -171,7 +171,7 @@ async def get_connection(
     session: AsyncSession, principal: Principal, connection_id: uuid.UUID
 ) -> PlatformConnection:
     user_id = principal.require(Permission.VIDEO_PUBLISH)
-    row = await SocialRepository(session).get_connection(connection_id)
+    row = await PublishingRepository(session).get_connection(connection_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such platform connection.")
     return row
