@@ -23,6 +23,7 @@ from domain.errors import BadInput, Conflict, Forbidden, Throttled, Unauthentica
 from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
+from domain.transactions import separate_transaction
 from persistence.auth import AuthRepository, OneTimeToken, RefreshToken
 from persistence.enums import Role
 from persistence.user import User, UserRepository, UserRole
@@ -148,7 +149,7 @@ async def _issue(
 
 def _family_revoker(resources: Resources, family_id: uuid.UUID, user_id: uuid.UUID, client: Client):  # type: ignore[no-untyped-def]
     async def run() -> None:
-        async with resources.sessionmaker() as session, session.begin():
+        async with separate_transaction(resources.sessionmaker, why="SURVIVES_ROLLBACK") as session:
             await AuthRepository(session).revoke_family(family_id, _now())
             await revoke_family_access(resources, family_id)
             audit.record(

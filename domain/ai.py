@@ -35,6 +35,7 @@ from domain import video_input as video_rules
 from domain.ai_cache import AICache, digest
 from domain.errors import BadInput, QuotaExceeded
 from domain.quota import QuotaService
+from domain.transactions import separate_read, separate_transaction
 from domain.uploads import audio_type
 from persistence.ai import AIGeneration, AIRepository, ProviderCredential
 from persistence.enums import GenerationStatus, GenerationType, Role
@@ -447,7 +448,7 @@ class AIService:
         from domain.user import active_roles
         from persistence.user import UserRepository
 
-        async with self.sessionmaker() as session:
+        async with separate_read(self.sessionmaker, why="NOT_HELD_ACROSS_IO") as session:
             roles = active_roles((await UserRepository(session).roles_of([user_id]))[user_id])
             creds = await AIRepository(session).credentials(user_id)
         keys: dict[str, tuple[str, str | None]] = {}
@@ -689,7 +690,7 @@ class AIService:
         if not rows:
             return
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with separate_transaction(self.sessionmaker, why="SURVIVES_ROLLBACK") as session:
                 repo = AIRepository(session)
                 for row in rows:
                     repo.add_generation(row)

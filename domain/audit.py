@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.identity import Principal
 from domain.permissions import Permission
+from domain.transactions import separate_transaction
 from persistence.auth import AuditEvent, AuthRepository
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def record(session: AsyncSession, action: str, **kw: Any) -> None:
 
 async def record_detached(resources: Resources, action: str, **kw: Any) -> None:
     """Recorded in a transaction of its own: kept even when the operation fails."""
-    async with resources.sessionmaker() as session, session.begin():
+    async with separate_transaction(resources.sessionmaker, why="SURVIVES_ROLLBACK") as session:
         AuthRepository(session).add(event(action, **kw))
 
 

@@ -18,6 +18,7 @@ from domain import tokens
 from domain.errors import Unauthenticated
 from domain.hooks import Hooks
 from domain.identity import Principal
+from domain.transactions import separate_read
 from persistence.enums import Role
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ async def load_auth_state(
             return AuthState.from_json(json.loads(hit))
     from persistence.user import UserRepository
 
-    async with resources.sessionmaker() as session:
+    async with separate_read(resources.sessionmaker, why="AUTHENTICATION") as session:
         repo = UserRepository(session)
         user = await repo.get(user_id)
         rows = (await repo.roles_of([user_id]))[user_id] if user else []

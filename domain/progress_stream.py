@@ -12,6 +12,7 @@ from domain.errors import DomainError, Unauthenticated
 from domain.identity import Principal
 from domain.pipeline import Event
 from domain.progress import video_channel
+from domain.transactions import separate_read
 from domain.video import get_video
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _bus(resources: Resources) -> EventBus:
 
 
 async def _current(resources: Resources, principal: Principal, video_id: uuid.UUID) -> Event:
-    async with resources.sessionmaker() as session:
+    async with separate_read(resources.sessionmaker, why="STREAM") as session:
         return Event.of(await get_video(session, principal, video_id))
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import QuotaExceeded
 from domain.plans import Plan, plan_of
+from domain.transactions import separate_transaction
 from persistence.ai import AIRepository
 from persistence.enums import GenerationType, QuotaPeriod
 from persistence.user import UserRepository
@@ -108,7 +109,7 @@ class QuotaService:
         """Take `amount` units from both periods' quotas, or raise QuotaExceeded (nothing taken)."""
         now = self.clock()
         reset: dict[QuotaPeriod, datetime] = {}
-        async with self.sessionmaker() as session, session.begin():
+        async with separate_transaction(self.sessionmaker, why="SURVIVES_ROLLBACK") as session:
             plan = await self.plan_for(session, user_id)
             repo = AIRepository(session)
             for period in PERIODS:
@@ -126,7 +127,7 @@ class QuotaService:
     async def release(self, reservation: Reservation) -> None:
         """Give a reservation back (the call it paid for failed or did not need it). Never raises."""
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with separate_transaction(self.sessionmaker, why="SURVIVES_ROLLBACK") as session:
                 repo = AIRepository(session)
                 for period, reset_at in reservation.reset_at.items():
                     await repo.give_back(
