@@ -8,7 +8,7 @@ from arq import cron
 
 
 def functions() -> list[Any]:
-    from jobs import maintenance, publishing, video
+    from jobs import analytics, maintenance, publishing, video
 
     return [
         maintenance.ping,
@@ -16,12 +16,12 @@ def functions() -> list[Any]:
         video.reconcile,
         publishing.publish_video,
         publishing.publish_due,
-        publishing.refresh_statistics,
+        analytics.refresh_statistics,
     ]
 
 
 def crons(reconcile_every: int = 60) -> list[Any]:
-    from jobs import publishing, video
+    from jobs import analytics, publishing, video
 
     every = max(1, reconcile_every)
     seconds = set(range(0, 60, every)) if every < 60 else {0}
@@ -30,5 +30,5 @@ def crons(reconcile_every: int = 60) -> list[Any]:
         # Due scheduled publications whose job is gone (lost enqueue, crashed worker).
         cron(publishing.publish_due, second={30}, run_at_startup=True, unique=True),
         # Platform statistics twice an hour.
-        cron(publishing.refresh_statistics, minute={7, 37}, second={15}, unique=True),
+        cron(analytics.refresh_statistics, minute={7, 37}, second={15}, unique=True),
     ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from jobs.publishing import refresh_statistics
+from jobs.analytics import refresh_statistics
 from persistence.ai import AIGeneration
 from persistence.analytics import VideoStatisticsDaily
 from persistence.enums import GenerationType, PublicationStatus, Role, VideoStatus
