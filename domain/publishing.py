@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import crypto
 from domain.errors import BadInput, Conflict, NotFound
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
 from domain.transactions import separate_transaction
@@ -117,14 +118,17 @@ async def disconnect_platform(session: AsyncSession, principal: Principal, conne
 
 async def publish_video(
     session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
     principal: Principal,
     video_id: uuid.UUID,
     platform: str,
     scheduled_at: datetime | None,
-    supported: set[str],
 ) -> Publication:
-    """A SCHEDULED publication of the caller's COMPLETED video; the caller enqueues its job after commit."""
+    """A SCHEDULED publication of the caller's COMPLETED video; its job is enqueued once the
+    transaction has committed."""
     user_id = principal.require(Permission.VIDEO_PUBLISH)
+    supported = set(adapters(resources))
     video = await VideoRepository(session).get(video_id, for_update=True)  # serializes publishes of one video
     if video is None or video.user_id != user_id:
         raise NotFound("No such video.")
@@ -152,6 +156,12 @@ async def publish_video(
     repo.add(pub)
     await session.flush()
     await session.refresh(pub)
+    publication_id, at = pub.id, pub.scheduled_at
+
+    async def enqueue() -> None:
+        await resources.queue.enqueue_publication(publication_id, at)
+
+    hooks.after_commit(enqueue)
     return pub
 
 

@@ -23,6 +23,7 @@ from domain.availability import unavailable_dependency
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
+from domain.video import cancel_flag
 from jobs.stage_telemetry import observe_stage
 from persistence.db import transaction
 from persistence.enums import PipelineStage
@@ -129,7 +130,7 @@ def user_message(stage: PipelineStage, exc: BaseException) -> str:
 async def _watch_cancel(
     resources: Resources, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork
 ) -> None:
-    key = resources.key("cancel", str(video_id))
+    key = cancel_flag(resources, video_id)
     while not task.done():
         try:
             cancelled = await resources.redis.exists(key)

@@ -8,8 +8,6 @@ import strawberry
 
 from domain import publishing as publishing_domain
 from domain.permissions import Permission as P
-from domain.publishing import adapters
-from jobs.publishing import enqueue_publication
 from schema.context import Info
 from schema.node import from_global_id
 from schema.permissions import requires
@@ -74,18 +72,8 @@ class PublishingMutation:
     @strawberry.mutation(extensions=requires(P.VIDEO_PUBLISH))
     async def publish_video(self, info: Info, input: PublishVideoInput) -> Publication:
         _, raw = from_global_id(input.video_id, "Video")
-        resources = info.context.resources
+        ctx = info.context
         pub = await publishing_domain.publish_video(
-            info.context.session,
-            info.context.principal,
-            raw,
-            input.platform,
-            input.scheduled_at,
-            set(adapters(resources)),
+            ctx.session, ctx.resources, ctx, ctx.principal, raw, input.platform, input.scheduled_at
         )
-
-        async def enqueue() -> None:
-            await enqueue_publication(resources, pub.id, pub.scheduled_at)
-
-        info.context.after_commit(enqueue)
         return Publication.from_model(pub)

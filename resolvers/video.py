@@ -44,22 +44,6 @@ class VideoQuery:
         return await video_connection(info, user_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
 
 
-def _after_start(info: Info, video: Any, stage: StageE) -> None:
-    """Enqueue the first stage and announce the new state, once the transaction has committed."""
-    from domain.pipeline import Event
-    from domain.progress import publish_event
-    from jobs.video import enqueue_stage
-
-    resources = info.context.resources
-    event = Event.of(video, "Queued")
-
-    async def go() -> None:
-        await enqueue_stage(resources, video.id, video.processing_run, stage)
-        await publish_event(resources, event)
-
-    info.context.after_commit(go)
-
-
 @strawberry.input
 class RegenerateVideoInput:
     id: strawberry.ID
@@ -94,42 +78,26 @@ class VideoMutation:
         known = (
             await ai_domain.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
         )
-        video, stage = await video_domain.create_video(
-            ctx.session,
-            ctx.principal,
-            data,
-            known_voices=known,
-            max_in_flight=ctx.resources.settings.max_videos_in_flight,
+        video = await video_domain.create_video(
+            ctx.session, ctx.resources, ctx, ctx.principal, data, known_voices=known
         )
-        _after_start(info, video, stage)
         return Video.from_model(video)
 
     @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
     async def cancel_video(self, info: Info, id: strawberry.ID) -> Video:
         _, raw = from_global_id(id, "Video")
-        video = await video_domain.cancel_video(info.context.session, info.context.principal, raw)
-        resources = info.context.resources
-
-        async def stop_running_stage() -> None:
-            from domain.pipeline import Event
-            from domain.progress import publish_event
-
-            await resources.redis.set(resources.key("cancel", str(video.id)), "1", ex=3600)
-            await publish_event(resources, Event.of(video, "Cancelled"))
-
-        info.context.after_commit(stop_running_stage)
-        return Video.from_model(video)
+        ctx = info.context
+        return Video.from_model(
+            await video_domain.cancel_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
+        )
 
     @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
     async def retry_video(self, info: Info, id: strawberry.ID) -> Video:
         _, raw = from_global_id(id, "Video")
         ctx = info.context
-        video, stage = await video_domain.retry_video(
-            ctx.session, ctx.principal, raw, max_in_flight=ctx.resources.settings.max_videos_in_flight
+        return Video.from_model(
+            await video_domain.retry_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
         )
-        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
-        _after_start(info, video, stage)
-        return Video.from_model(video)
 
     @strawberry.mutation(
         extensions=requires(P.VIDEO_UPDATE),
@@ -146,29 +114,16 @@ class VideoMutation:
         )
         asks_voice = (input.voice or "").strip().lower() not in ("", "default")
         known = await ai_domain.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
-        video, stage = await video_domain.regenerate_video(
-            ctx.session,
-            ctx.principal,
-            raw,
-            changes,
-            known_voices=known,
-            max_in_flight=ctx.resources.settings.max_videos_in_flight,
+        video = await video_domain.regenerate_video(
+            ctx.session, ctx.resources, ctx, ctx.principal, raw, changes, known_voices=known
         )
-        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
-        _after_start(info, video, stage)
         return Video.from_model(video)
 
     @strawberry.mutation(extensions=requires(P.VIDEO_DELETE))
     async def delete_video(self, info: Info, id: strawberry.ID) -> bool:
         _, raw = from_global_id(id, "Video")
-        video_id = await video_domain.delete_video(info.context.session, info.context.principal, raw)
-        resources = info.context.resources
-
-        async def remove_files() -> None:
-            await resources.redis.set(resources.key("cancel", str(video_id)), "1", ex=3600)
-            await resources.storage.delete_prefix(f"videos/{video_id}")
-
-        info.context.after_commit(remove_files)
+        ctx = info.context
+        await video_domain.delete_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
         return True
 
 

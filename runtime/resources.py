@@ -18,6 +18,7 @@ from runtime.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from domain.ai import AIChains
+    from domain.queue import JobQueue
     from domain.session_watch import SessionWatch
     from providers.social.base import PlatformAdapter
     from providers.storage.base import Storage
@@ -71,6 +72,13 @@ class Resources:
     """Publishing platform adapters, built on first use (domain.publishing.adapters); tests set fakes."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Called in order by close(): what the owners of the services above registered."""
+    queue: JobQueue = field(init=False)
+    """The job queue the domain enqueues into after commit (jobs.queue.ArqQueue over `arq`)."""
+
+    def __post_init__(self) -> None:
+        from jobs.queue import ArqQueue
+
+        self.queue = ArqQueue(self)
 
     def key(self, *parts: str) -> str:
         """A Redis key or channel in this deployment's namespace."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from persistence.publishing import PlatformConnection as ConnectionRow
 from persistence.publishing import Publication as PublicationRow
@@ -88,24 +87,6 @@ class PublishVideoInput:
     )
 
 
-def _publications_loader(info: Info) -> DataLoader[uuid.UUID, list[PublicationRow]]:
-    """Per operation, kept on the operation's Loaders object."""
-    loaders: Any = info.context.loaders
-    loader = getattr(loaders, "_social_publications", None)
-    if loader is None:
-        from persistence.publishing import PublishingRepository
-
-        repo = PublishingRepository(info.context.session)
-
-        async def load(keys: list[uuid.UUID]) -> list[list[PublicationRow]]:
-            found = await repo.publications_for_videos(list(keys))
-            return [sorted(found.get(k, []), key=lambda p: p.created_at) for k in keys]
-
-        loader = DataLoader(load_fn=load)  # type: ignore[arg-type]
-        loaders._social_publications = loader
-    return loader  # type: ignore[no-any-return]
-
-
 async def publications_of(info: Info, video_id: uuid.UUID) -> list[Publication]:
     """Video.publications: the video was already read under the access rules."""
-    return [Publication.from_model(r) for r in await _publications_loader(info).load(video_id)]
+    return [Publication.from_model(r) for r in await info.context.loaders.publications.load(video_id)]
