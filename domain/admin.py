@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
-from domain.auth import forget_after_commit
+from domain.authentication import forget_after_commit
 from domain.errors import BadInput, Forbidden, NotFound
 from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
 from domain.plans import PLANS
 from domain.user import active_roles
-from persistence.auth import AuthRepository
+from persistence.accounts import AccountsRepository
 from persistence.enums import Role, SubscriptionStatus
 from persistence.user import User, UserRepository, UserRole, UserSubscription
 
@@ -68,7 +68,7 @@ async def set_active(
     if user.is_active != active:
         user.is_active = active
         if not active:
-            await AuthRepository(session).revoke_all_for_user(user_id, _now())
+            await AccountsRepository(session).revoke_all_for_user(user_id, _now())
         audit.record(
             session,
             audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
-from domain.auth import current_roles
+from domain.authentication import current_roles
 from domain.errors import BadInput, Forbidden, NotFound, Unauthenticated
 from domain.identity import Principal
 from domain.permissions import Permission

@@ -7,10 +7,10 @@ from typing import Any
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from resolvers import accounts as accounts_resolvers
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
 from resolvers import analytics as analytics_resolvers
-from resolvers import auth as auth_resolvers
 from resolvers import partner as partner_resolvers
 from resolvers import publishing as publishing_resolvers
 from resolvers import user as user_resolvers
@@ -39,7 +39,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    auth_resolvers.AuthMutation,
+    accounts_resolvers.AccountsMutation,
     user_resolvers.UserMutation,
     video_resolvers.VideoMutation,
     ai_resolvers.AIMutation,

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 
 from domain.plans import PLANS
-from persistence.auth import AuditEvent as AuditRow
+from persistence.audit import AuditEvent as AuditRow
 from persistence.user import UserSubscription as SubscriptionRow
 from schema.common import Role
 from schema.node import to_global_id

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from domain import ratelimit
 from domain.identity import Principal
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from schema.context import Context
 from tests.auth.helpers import LOGIN, PASSWORD, codes, register
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from domain.crypto import DecryptionError, decrypt, encrypt
 from domain.identity import Principal
 from domain.mail import outbox_dir
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from persistence.enums import Role
 from persistence.user import UserRole
 from schema.context import Context
@@ -147,7 +147,7 @@ async def test_change_password(resources):
 
 
 async def test_api_key_auth_and_revocation(resources):
-    from domain.auth import authenticate_http
+    from domain.authentication import authenticate_http
     from domain.errors import Unauthenticated
 
     reg = await register(resources)

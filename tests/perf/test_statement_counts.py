@@ -26,7 +26,7 @@ from sqlalchemy import event
 
 from persistence.ai import AIGeneration
 from persistence.analytics import VideoStatistics
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from persistence.enums import GenerationStatus, GenerationType, PipelineStage, Role, StageStatus, VideoStatus
 from persistence.partner import ApiKey
 from persistence.publishing import PlatformConnection, Publication

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from domain import audit
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from providers.storage.local import LocalStorage, sign
 
 SECURITY_HEADERS = {
