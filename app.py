@@ -115,8 +115,8 @@ def create_app(
         # In a thread: the queue-depth collector asks Redis synchronously.
         return Response(await asyncio.to_thread(generate_latest), media_type=CONTENT_TYPE_LATEST)
 
+    from graphql_runtime.view import GraphQLView
     from resolvers.root import build_schema
-    from resolvers.view import GraphQLView
 
     graphql_schema = build_schema(
         settings.max_query_depth,

@@ -4,7 +4,7 @@ The domain never commits and never starts side effects (enqueueing jobs, publish
 Redis flags, mail, deleting files) inside a transaction: it registers them here, and the
 caller runs them once its transaction has committed (`after_commit`), or in any case
 (`regardless`, for records that must survive a rollback, in a transaction of their own).
-schema.context.Context provides both for GraphQL operations; ImmediateHooks for the CLI and tests.
+graphql_runtime.context.Context provides both for GraphQL operations; ImmediateHooks for the CLI and tests.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 
 
 class Hooks(Protocol):
-    """What the caller runs around the transaction (schema.context.Context provides both)."""
+    """What the caller runs around the transaction (graphql_runtime.context.Context provides both)."""
 
     def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None: ...
 

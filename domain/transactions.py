@@ -1,7 +1,7 @@
 """Every transaction the domain opens itself goes through here, saying why it is separate.
 
 The rule is one transaction per request or job, opened and committed by the caller (the GraphQL
-unit of work in schema/unit_of_work.py, the jobs): the domain never commits. A few pieces of work
+unit of work in graphql_runtime/unit_of_work.py, the jobs): the domain never commits. A few pieces of work
 cannot share the caller's transaction, and each call names its reason (`why`), one of:
 
 - AUTHENTICATION: runs before the operation's transaction exists (tokens, API keys, persisted

@@ -6,8 +6,8 @@ import strawberry
 
 from domain import accounts
 from domain.accounts import Client
+from graphql_runtime.context import Info
 from schema.accounts import AuthPayload, LoginInput, RegisterInput
-from schema.context import Info
 
 
 def client_of(info: Info) -> Client:

@@ -8,12 +8,12 @@ import strawberry
 
 from domain import admin, audit, persisted_queries
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from persistence.enums import Role as RoleValue
 from schema.admin import AuditEvent, UserSubscription
 from schema.common import Role, to_domain
-from schema.context import Info
 from schema.node import from_global_id
-from schema.permissions import requires
 from schema.user import User
 
 

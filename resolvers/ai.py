@@ -8,6 +8,8 @@ from strawberry.file_uploads import Upload
 
 from domain import ai as ai_domain
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from persistence.enums import AspectRatio as AspectE
 from persistence.enums import GenerationType as TypeE
 from schema.ai import (
@@ -27,8 +29,6 @@ from schema.ai import (
     Voice,
 )
 from schema.common import GenerationType, PageInfo, decode_cursor, encode_cursor, page_size, to_domain
-from schema.context import Info
-from schema.permissions import requires
 
 
 def _key(row: object) -> ProviderKey:

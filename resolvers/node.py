@@ -7,7 +7,7 @@ import uuid
 from domain import user as user_domain
 from domain import video as video_domain
 from domain.errors import NotFound
-from schema.context import Info
+from graphql_runtime.context import Info
 from schema.node import Node
 
 

@@ -8,9 +8,9 @@ import strawberry
 
 from domain import publishing as publishing_domain
 from domain.permissions import Permission as P
-from schema.context import Info
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.node import from_global_id
-from schema.permissions import requires
 from schema.publishing import PlatformConnection, Publication, PublishVideoInput
 
 

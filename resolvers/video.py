@@ -10,13 +10,13 @@ import strawberry
 from domain import ai as ai_domain
 from domain import video as video_domain
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
+from graphql_runtime.shared_events import shared_payload
 from persistence.enums import AspectRatio as AspectE
 from persistence.enums import PipelineStage as StageE
 from schema.common import AspectRatio, PipelineStage, VideoStatus, to_domain
-from schema.context import Info
 from schema.node import from_global_id
-from schema.permissions import requires
-from schema.shared_events import shared_payload
 from schema.user import to_domain_status
 from schema.video import CreateVideoInput, Video, VideoConnection, VideoProgressEvent, video_connection
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from domain.quota import QuotaView
+from graphql_runtime.context import Info
 from persistence.ai import AIGeneration as Row
 from providers.ai.base import Script as DomainScript
 from schema.common import AspectRatio, GenerationType, PageInfo, QuotaPeriod, to_gql
-from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:

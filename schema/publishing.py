@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from graphql_runtime.context import Info
 from persistence.publishing import PlatformConnection as ConnectionRow
 from persistence.publishing import Publication as PublicationRow
 from schema.common import PublicationStatus, to_gql
-from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:

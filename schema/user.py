@@ -10,11 +10,11 @@ import strawberry
 
 from domain.permissions import permissions_of
 from domain.user import active_roles, sees_private_profile
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import Permission
 from persistence.user import User as UserRow
 from schema.common import Role, VideoStatus, to_domain
-from schema.context import Info
 from schema.node import Node, to_global_id
-from schema.permissions import Permission
 
 if TYPE_CHECKING:
     from schema.video import VideoConnection

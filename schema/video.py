@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from domain import video as video_domain
+from graphql_runtime.context import Info
 from persistence.analytics import VideoStatistics as StatsRow
 from persistence.enums import PipelineStage as StageE
 from persistence.enums import StageStatus as StageStatusE
@@ -27,7 +28,6 @@ from schema.common import (
     page_size,
     to_gql,
 )
-from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ OWNER_COLUMNS = (
 
 def video_columns(fields: set[str]) -> tuple[str, ...] | None:
     """The video columns these Video fields need (None: every column)."""
-    from schema.projection import columns_for
+    from graphql_runtime.projection import columns_for
 
     return columns_for(fields, _COLUMNS_OF_FIELD, _ALWAYS)
 
@@ -355,7 +355,7 @@ async def video_connection(
 ) -> VideoConnection:
     """One statement for the page (the owner joined when selected), one more for totalCount
     and one per batched list field (stages, versions…) when selected: never one per video."""
-    from schema.projection import selected
+    from graphql_runtime.projection import selected
 
     limit = page_size(first)
     fields = selected(info, "edges", "node")

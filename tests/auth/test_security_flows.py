@@ -13,10 +13,10 @@ from sqlalchemy import select
 from domain.crypto import DecryptionError, decrypt, encrypt
 from domain.identity import Principal
 from domain.mail import outbox_dir
+from graphql_runtime.context import Context
 from persistence.audit import AuditEvent
 from persistence.enums import Role
 from persistence.user import UserRole
-from schema.context import Context
 from tests.auth.helpers import ME, PASSWORD, REFRESH, codes, execute, login, principal, register
 from tests.factories import make_user
 

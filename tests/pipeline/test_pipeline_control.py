@@ -216,8 +216,8 @@ async def test_progress_stream_starts_from_the_stored_state_and_ends_on_terminal
 
 
 async def test_my_video_events_streams_only_my_videos(live_resources):
+    from graphql_runtime.context import Context
     from resolvers.root import schema
-    from schema.context import Context
 
     mine, other = await premium_owner(live_resources), await premium_owner(live_resources)
     ctx = Context(resources=live_resources, principal=principal_for(mine, (Role.PREMIUM,)))
