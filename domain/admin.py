@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
+from domain.ai.plans import PLANS
 from domain.authentication import forget_after_commit
 from domain.errors import BadInput, Forbidden, NotFound
 from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
-from domain.plans import PLANS
 from domain.user import active_roles
 from persistence.accounts import AccountsRepository
 from persistence.enums import Role, SubscriptionStatus
@@ -164,7 +164,7 @@ async def set_subscription(
     address: str | None,
 ) -> UserSubscription:
     """Start `plan` now (ending any active subscription) and grant its role until `ends_at`;
-    a permanent grant of that role is left permanent. Quotas follow from domain.plans.PLANS."""
+    a permanent grant of that role is left permanent. Quotas follow from domain.ai.plans.PLANS."""
     actor, _ = await _target(session, principal, user_id)
     if plan not in PLANS:
         raise BadInput(f"Unknown plan; one of: {', '.join(sorted(PLANS))}.", field="plan")

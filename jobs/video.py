@@ -18,7 +18,7 @@ from arq import Retry
 from opentelemetry import context as otel_context
 
 from domain import pipeline
-from domain.ai import AIService
+from domain.ai.service import AIService
 from domain.availability import unavailable_dependency
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir

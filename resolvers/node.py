@@ -36,8 +36,8 @@ async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node:
             await publishing_domain.get_connection(ctx.session, ctx.principal, raw)
         )
     if type_name == "AIGeneration":
-        from domain import ai as ai_domain
+        from domain.ai import generations
         from schema.ai import AIGeneration
 
-        return AIGeneration.from_model(await ai_domain.get_generation(ctx.session, ctx.principal, raw))
+        return AIGeneration.from_model(await generations.get_generation(ctx.session, ctx.principal, raw))
     raise NotFound("No such object.")

@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from domain import ai as ai_domain
 from domain import video as video_domain
+from domain.ai import voices
 from domain.permissions import Permission as P
 from graphql_runtime.context import Info
 from graphql_runtime.permissions import requires
@@ -75,9 +75,7 @@ class VideoMutation:
             outro_text=input.outro_text,
         )
         ctx = info.context
-        known = (
-            await ai_domain.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
-        )
+        known = await voices.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
         video = await video_domain.create_video(
             ctx.session, ctx.resources, ctx, ctx.principal, data, known_voices=known
         )
@@ -113,7 +111,7 @@ class VideoMutation:
             script=input.script,
         )
         asks_voice = (input.voice or "").strip().lower() not in ("", "default")
-        known = await ai_domain.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
+        known = await voices.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
         video = await video_domain.regenerate_video(
             ctx.session, ctx.resources, ctx, ctx.principal, raw, changes, known_voices=known
         )

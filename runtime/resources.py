@@ -17,7 +17,7 @@ from runtime.embedded import EmbeddedServices, ensure_writable
 from runtime.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from domain.ai import AIChains
+    from domain.ai.chains import AIChains
     from domain.queue import JobQueue
     from domain.session_watch import SessionWatch
     from providers.social.base import PlatformAdapter
@@ -67,7 +67,7 @@ class Resources:
     events: EventBus | None = None
     """The event bus (runtime.events.start_events); None where nothing listens."""
     ai_chains: AIChains | None = None
-    """AI provider chains, built on first use (domain.ai.chains_for); tests set fakes."""
+    """AI provider chains, built on first use (domain.ai.chains.chains_for); tests set fakes."""
     social_adapters: dict[str, PlatformAdapter] | None = None
     """Publishing platform adapters, built on first use (domain.publishing.adapters); tests set fakes."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from domain.plans import PLANS
+from domain.ai.plans import PLANS
 from persistence.audit import AuditEvent as AuditRow
 from persistence.user import UserSubscription as SubscriptionRow
 from schema.common import Role

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from domain.quota import QuotaView
+from domain.ai.quota import QuotaView
 from graphql_runtime.context import Info
 from persistence.ai import AIGeneration as Row
 from providers.ai.base import Script as DomainScript

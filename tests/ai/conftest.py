@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.ai import AIChains
+from domain.ai.chains import AIChains
 from persistence.enums import GenerationType, Role
 from providers.ai.base import (
     ImageRequest,

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from domain.ai import AIService, Caller
+from domain.ai.plans import Plan
+from domain.ai.quota import QuotaService, period_end
+from domain.ai.service import AIService, Caller
 from domain.errors import QuotaExceeded
-from domain.plans import Plan
-from domain.quota import QuotaService, period_end
 from persistence.ai import AIGeneration, AIQuota
 from persistence.enums import GenerationStatus, GenerationType, QuotaPeriod, Role
 from providers.ai.base import ScriptRequest

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from domain.ai import AIChains, build_image_providers, build_speech_providers, build_text_providers
+from domain.ai.chains import AIChains
 from persistence.enums import PipelineStage, Role, StageStatus, VideoStatus
 from persistence.video import VideoRepository
 from providers.ai.base import ImageRequest, ImageResult, PermanentProviderError, SpeechRequest, Voice
 from providers.ai.chain import FallbackChain
+from providers.ai.registry import build_image_providers, build_speech_providers, build_text_providers
 from schema.node import from_global_id
 from tests.factories import make_user, principal_for
 from tests.gql import codes, execute
