@@ -11,7 +11,6 @@ from domain.permissions import Permission as P
 from graphql_runtime.context import Info
 from graphql_runtime.permissions import requires
 from persistence.enums import AspectRatio as AspectE
-from persistence.enums import GenerationType as TypeE
 from schema.ai import (
     AIGeneration,
     AIGenerationConnection,
@@ -28,7 +27,7 @@ from schema.ai import (
     SynthesizeSpeechInput,
     Voice,
 )
-from schema.common import GenerationType, PageInfo, decode_cursor, encode_cursor, page_size, to_domain
+from schema.common import GenerationType, PageInfo, decode_cursor, encode_cursor, page_size
 
 
 def _key(row: object) -> ProviderKey:
@@ -43,14 +42,14 @@ class AIQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        type: GenerationType | None = None,  # type: ignore[valid-type]
+        type: GenerationType | None = None,
     ) -> AIGenerationConnection:
         rows, more, total = await generations.list_generations(
             info.context.session,
             info.context.principal,
             limit=page_size(first),
             after=decode_cursor(after),
-            type_=to_domain(TypeE, type),
+            type_=type,
         )
         edges = [
             AIGenerationEdge(cursor=encode_cursor(r.created_at, r.id), node=AIGeneration.from_model(r))
@@ -136,7 +135,7 @@ class AIMutation:
         if input.width is not None and input.height is not None:
             width, height = input.width, input.height
         else:
-            width, height = FRAME[to_domain(AspectE, input.aspect_ratio) or AspectE.SQUARE]
+            width, height = FRAME[input.aspect_ratio or AspectE.SQUARE]
         image = await studio.studio_image(
             info.context.resources,
             info.context.principal,

@@ -14,10 +14,8 @@ from graphql_runtime.context import Info
 from graphql_runtime.permissions import requires
 from graphql_runtime.shared_events import shared_payload
 from persistence.enums import AspectRatio as AspectE
-from persistence.enums import PipelineStage as StageE
-from schema.common import AspectRatio, PipelineStage, VideoStatus, to_domain
+from schema.common import AspectRatio, PipelineStage, VideoStatus
 from schema.node import from_global_id
-from schema.user import to_domain_status
 from schema.video import CreateVideoInput, Video, VideoConnection, VideoProgressEvent, video_connection
 
 
@@ -38,18 +36,18 @@ class VideoQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: VideoStatus | None = None,  # type: ignore[valid-type]
+        status: VideoStatus | None = None,
     ) -> VideoConnection:
         user_id = info.context.principal.require_user()
-        return await video_connection(info, user_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
+        return await video_connection(info, user_id, first, after, status)
 
 
 @strawberry.input
 class RegenerateVideoInput:
     id: strawberry.ID
-    from_stage: PipelineStage | None = None  # type: ignore[valid-type]
+    from_stage: PipelineStage | None = None
     voice: str | None = None
-    aspect_ratio: AspectRatio | None = None  # type: ignore[valid-type]
+    aspect_ratio: AspectRatio | None = None
     script: str | None = None
 
 
@@ -62,7 +60,7 @@ class VideoMutation:
             prompt=input.prompt,
             script=input.script,
             description=input.description,
-            aspect_ratio=to_domain(AspectE, input.aspect_ratio) or AspectE.PORTRAIT,
+            aspect_ratio=input.aspect_ratio or AspectE.PORTRAIT,
             target_duration_seconds=input.target_duration_seconds
             if input.target_duration_seconds is not None
             else 60,
@@ -105,9 +103,9 @@ class VideoMutation:
         _, raw = from_global_id(input.id, "Video")
         ctx = info.context
         changes = video_domain.VideoChanges(
-            from_stage=to_domain(StageE, input.from_stage),
+            from_stage=input.from_stage,
             voice=input.voice,
-            aspect_ratio=to_domain(AspectE, input.aspect_ratio),
+            aspect_ratio=input.aspect_ratio,
             script=input.script,
         )
         asks_voice = (input.voice or "").strip().lower() not in ("", "default")
@@ -159,13 +157,12 @@ class VideoSubscription:
 
 @shared_payload
 def _event(event: Any) -> VideoProgressEvent:
-    from schema.common import to_gql
     from schema.node import to_global_id
 
     return VideoProgressEvent(
         video_id=to_global_id("Video", event.video_id),
-        status=to_gql(VideoStatus, event.status),
-        stage=to_gql(PipelineStage, event.stage),
+        status=event.status,
+        stage=event.stage,
         progress=event.progress,
         message=event.message,
         at=event.at,

@@ -43,7 +43,7 @@ class AuditEvent:
 class UserSubscription:
     plan: str
     status: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     start_date: datetime
     end_date: datetime | None
     auto_renew: bool
@@ -54,7 +54,7 @@ class UserSubscription:
         return cls(
             plan=row.plan,
             status=row.status.value,
-            role=Role[role.name],  # type: ignore[index]
+            role=role,
             start_date=row.start_date,
             end_date=row.end_date,
             auto_renew=row.auto_renew,

@@ -11,7 +11,7 @@ import strawberry
 from graphql_runtime.context import Info
 from persistence.publishing import PlatformConnection as ConnectionRow
 from persistence.publishing import Publication as PublicationRow
-from schema.common import PublicationStatus, to_gql
+from schema.common import PublicationStatus
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class PlatformConnection(Node):
 class Publication(Node):
     row: strawberry.Private[PublicationRow]
     platform: str
-    status: PublicationStatus  # type: ignore[valid-type]
+    status: PublicationStatus
     scheduled_at: datetime | None
     published_at: datetime | None
     external_id: str | None
@@ -61,7 +61,7 @@ class Publication(Node):
             id=to_global_id("Publication", row.id),
             row=row,
             platform=row.platform,
-            status=to_gql(PublicationStatus, row.status),
+            status=row.status,
             scheduled_at=row.scheduled_at,
             published_at=row.published_at,
             external_id=row.external_id,
