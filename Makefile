@@ -22,7 +22,7 @@ run: $(STAMP)
 # end-to-end tests again on the embedded PostgreSQL and Redis 6.2 (what `make run` uses).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app.py schema resolvers domain jobs persistence providers media runtime
+	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 	$(MAKE) --no-print-directory test-embedded
 
@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app.py schema resolvers domain jobs persistence providers media runtime
+	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime
 
 check: test
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,6 +19,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from runtime.request_id import RequestIdMiddleware
 from runtime.security_headers import SecurityHeaders
 from runtime.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 log = logging.getLogger("autovideo")
 
@@ -44,7 +47,7 @@ def create_app(
     telemetry.setup_telemetry(settings)
     state: dict[str, Any] = {}
 
-    def resources() -> Any:
+    def resources() -> Resources:
         return state["resources"]
 
     @contextlib.asynccontextmanager
@@ -83,7 +86,7 @@ def create_app(
         the download."""
         from providers.storage.local import OPAQUE, LocalStorage, media_type, verify
 
-        storage = resources().extras["storage"]
+        storage = resources().storage
         if not isinstance(storage, LocalStorage):
             return PlainTextResponse("Not found", status_code=404)
         key = request.path_params["key"]
@@ -112,8 +115,8 @@ def create_app(
         # In a thread: the queue-depth collector asks Redis synchronously.
         return Response(await asyncio.to_thread(generate_latest), media_type=CONTENT_TYPE_LATEST)
 
+    from graphql_runtime.view import GraphQLView
     from resolvers.root import build_schema
-    from resolvers.view import GraphQLView
 
     graphql_schema = build_schema(
         settings.max_query_depth,

@@ -18,11 +18,13 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
-from domain.auth import Hooks, current_roles, forget_after_commit, revoke_family_access, revoke_jti
+from domain.authentication import current_roles, forget_after_commit, revoke_family_access, revoke_jti
 from domain.errors import BadInput, Conflict, Forbidden, Throttled, Unauthenticated
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
-from persistence.auth import AuthRepository, OneTimeToken, RefreshToken
+from domain.transactions import separate_transaction
+from persistence.accounts import AccountsRepository, OneTimeToken, RefreshToken
 from persistence.enums import Role
 from persistence.user import User, UserRepository, UserRole
 
@@ -125,7 +127,7 @@ async def _issue(
     refresh, refresh_exp = tokens.encode(
         settings, sub=user.id, type=tokens.REFRESH, jti=str(jti), lifetime=tokens.refresh_lifetime(settings)
     )
-    AuthRepository(session).add(
+    AccountsRepository(session).add(
         RefreshToken(
             jti=jti,
             family_id=family,
@@ -147,8 +149,8 @@ async def _issue(
 
 def _family_revoker(resources: Resources, family_id: uuid.UUID, user_id: uuid.UUID, client: Client):  # type: ignore[no-untyped-def]
     async def run() -> None:
-        async with resources.sessionmaker() as session, session.begin():
-            await AuthRepository(session).revoke_family(family_id, _now())
+        async with separate_transaction(resources.sessionmaker, why="SURVIVES_ROLLBACK") as session:
+            await AccountsRepository(session).revoke_family(family_id, _now())
             await revoke_family_access(resources, family_id)
             audit.record(
                 session,
@@ -167,7 +169,7 @@ async def _one_time_token(
     session: AsyncSession, resources: Resources, user: User, purpose: str, lifetime: timedelta, **extra: Any
 ) -> str:
     row = OneTimeToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, expires_at=_now() + lifetime)
-    AuthRepository(session).add(row)
+    AccountsRepository(session).add(row)
     token, _ = tokens.encode(
         resources.settings, sub=user.id, type=purpose, jti=str(row.id), lifetime=lifetime, **extra
     )
@@ -182,7 +184,7 @@ async def _spend_one_time_token(
         token_id = uuid.UUID(claims.jti)
     except (Unauthenticated, ValueError):
         raise BadInput(BAD_LINK, field=field) from None
-    repo = AuthRepository(session)
+    repo = AccountsRepository(session)
     row = await repo.one_time_token(token_id, for_update=True)
     now = _now()
     if (
@@ -414,7 +416,7 @@ async def refresh(
         jti = uuid.UUID(claims.jti)
     except ValueError:
         raise Unauthenticated("The token is not valid.") from None
-    repo = AuthRepository(session)
+    repo = AccountsRepository(session)
     row = await repo.refresh_token(jti, for_update=True)
     if row is None or row.user_id != claims.sub:
         raise Unauthenticated("The token is not valid.")
@@ -451,7 +453,7 @@ async def logout(
             jti = uuid.UUID(claims.jti)
         except (Unauthenticated, ValueError):
             raise BadInput("The refresh token is not valid.", field="refreshToken") from None
-        repo = AuthRepository(session)
+        repo = AccountsRepository(session)
         row = await repo.refresh_token(jti)
         if row is not None and row.user_id == user_id:
             family = row.family_id
@@ -495,7 +497,7 @@ async def _set_password(
     now = _now()
     user.password_hash = await passwords.hash_password(new_password, resources.settings)
     user.password_changed_at = now
-    await AuthRepository(session).revoke_all_for_user(user.id, now)
+    await AccountsRepository(session).revoke_all_for_user(user.id, now)
     await session.flush()
     forget_after_commit(resources, hooks, user.id)
 
@@ -625,7 +627,7 @@ async def reset_password(
     user, _ = await _spend_one_time_token(session, resources, token, tokens.RESET_PASSWORD)
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
     now = _now()
-    await AuthRepository(session).spend_one_time_tokens(user.id, tokens.RESET_PASSWORD, now)
+    await AccountsRepository(session).spend_one_time_tokens(user.id, tokens.RESET_PASSWORD, now)
     user.email_verified = True
     audit.record(
         session,

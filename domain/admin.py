@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
-from domain.auth import Hooks, forget_after_commit
+from domain.ai.plans import PLANS
+from domain.authentication import forget_after_commit
 from domain.errors import BadInput, Forbidden, NotFound
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
-from domain.plans import PLANS
 from domain.user import active_roles
-from persistence.auth import AuthRepository
+from persistence.accounts import AccountsRepository
 from persistence.enums import Role, SubscriptionStatus
 from persistence.user import User, UserRepository, UserRole, UserSubscription
 
@@ -67,7 +68,7 @@ async def set_active(
     if user.is_active != active:
         user.is_active = active
         if not active:
-            await AuthRepository(session).revoke_all_for_user(user_id, _now())
+            await AccountsRepository(session).revoke_all_for_user(user_id, _now())
         audit.record(
             session,
             audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,
@@ -163,7 +164,7 @@ async def set_subscription(
     address: str | None,
 ) -> UserSubscription:
     """Start `plan` now (ending any active subscription) and grant its role until `ends_at`;
-    a permanent grant of that role is left permanent. Quotas follow from domain.plans.PLANS."""
+    a permanent grant of that role is left permanent. Quotas follow from domain.ai.plans.PLANS."""
     actor, _ = await _target(session, principal, user_id)
     if plan not in PLANS:
         raise BadInput(f"Unknown plan; one of: {', '.join(sorted(PLANS))}.", field="plan")

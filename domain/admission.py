@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import NoScriptError, RedisError
 
 from domain import tokens
-from domain.auth import AuthState, current_roles_from, load_auth_state, state_key
+from domain.authentication import AuthState, current_roles_from, load_auth_state, state_key
 from domain.errors import Throttled, Unauthenticated
 from domain.identity import Principal
 from domain.ratelimit import operation_bucket

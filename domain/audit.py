@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.identity import Principal
 from domain.permissions import Permission
-from persistence.auth import AuditEvent, AuthRepository
+from domain.transactions import separate_transaction
+from persistence.audit import AuditEvent, AuditRepository
 
 if TYPE_CHECKING:
     from runtime.resources import Resources
@@ -73,15 +74,15 @@ def event(
 
 def record(session: AsyncSession, action: str, **kw: Any) -> None:
     """Recorded in the caller's transaction: kept only if the operation commits."""
-    AuthRepository(session).add(event(action, **kw))
+    AuditRepository(session).add(event(action, **kw))
 
 
 async def record_detached(resources: Resources, action: str, **kw: Any) -> None:
     """Recorded in a transaction of its own: kept even when the operation fails."""
-    async with resources.sessionmaker() as session, session.begin():
-        AuthRepository(session).add(event(action, **kw))
+    async with separate_transaction(resources.sessionmaker, why="SURVIVES_ROLLBACK") as session:
+        AuditRepository(session).add(event(action, **kw))
 
 
 async def list_events(session: AsyncSession, principal: Principal, first: int) -> list[AuditEvent]:
     principal.require(Permission.ADMIN_USER_MANAGE)
-    return await AuthRepository(session).audit_events(limit=max(0, min(first, 500)))
+    return await AuditRepository(session).audit_events(limit=max(0, min(first, 500)))

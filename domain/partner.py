@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit
-from domain.auth import current_roles
+from domain.authentication import current_roles
 from domain.errors import BadInput, Forbidden, NotFound, Unauthenticated
 from domain.identity import Principal
 from domain.permissions import Permission
+from domain.transactions import separate_transaction
 from persistence.partner import ApiKey, PartnerRepository
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ async def authenticate_api_key(resources: Resources, key: str, address: str | No
     if match is None:
         raise Unauthenticated("The API key is not valid.")
     now = datetime.now(UTC)
-    async with resources.sessionmaker() as session:
+    async with separate_transaction(resources.sessionmaker, why="AUTHENTICATION") as session:
         row = await PartnerRepository(session).api_key_by_prefix(match.group(1))
         if (
             row is None
@@ -116,6 +117,5 @@ async def authenticate_api_key(resources: Resources, key: str, address: str | No
         user_id, key_id = row.user_id, row.id
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             row.last_used_at = now
-            await session.commit()
     roles = await current_roles(resources, user_id)
     return Principal.for_user(user_id, roles, api_key_id=key_id, client_address=address)

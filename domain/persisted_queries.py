@@ -25,6 +25,7 @@ from domain import audit
 from domain.errors import BadInput, DomainError
 from domain.identity import Principal
 from domain.permissions import Permission
+from domain.transactions import separate_read, separate_transaction
 from persistence.partner import PartnerRepository
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ async def resolve(resources: Resources, principal: Principal, persisted: Any, qu
         # Content-addressed, so a stored document never changes: no database trip by hash.
         _known.move_to_end(digest)
         return Resolved(query if query is not None else known[0])
-    async with resources.sessionmaker() as session:
+    async with separate_read(resources.sessionmaker, why="AUTHENTICATION") as session:
         stored = await PartnerRepository(session).document(digest)
     if stored is not None:
         _remember(digest, stored.document, stored.allowlisted)
@@ -164,9 +165,8 @@ async def register(
     if not allowed:
         return QUOTA_EXCEEDED
     try:
-        async with resources.sessionmaker() as session:
+        async with separate_transaction(resources.sessionmaker, why="AUTHENTICATION") as session:
             await PartnerRepository(session).save_document(digest, document, None)
-            await session.commit()
     except SQLAlchemyError as exc:  # the operation itself may still succeed
         log.warning("persisted query not stored: %s", type(exc).__name__)
         return UNAVAILABLE

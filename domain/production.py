@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.ai import AIService, Caller
-from domain.ai_cache import script_from_dict, script_to_dict
+from domain.ai.cache import script_from_dict, script_to_dict
+from domain.ai.service import AIService, Caller
 from domain.errors import BadInput
 from media.processes import CancelFlag
 from persistence.enums import AspectRatio, PipelineStage

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from domain.pipeline import Event
 
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
-def video_channel(resources: Any, video_id: uuid.UUID) -> str:
+
+def video_channel(resources: Resources, video_id: uuid.UUID) -> str:
     return str(resources.key("video", str(video_id)))
 
 
-def user_channel(resources: Any, user_id: uuid.UUID) -> str:
+def user_channel(resources: Resources, user_id: uuid.UUID) -> str:
     return str(resources.key("user", str(user_id)))
 
 
-async def publish_event(resources: Any, event: Event) -> None:
-    bus = resources.extras.get("events")
+async def publish_event(resources: Resources, event: Event) -> None:
+    bus = resources.events
     if bus is None:
         return
     payload = event.to_json()

@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import DomainError, Unauthenticated
 from domain.identity import Principal
 from domain.pipeline import Event
 from domain.progress import video_channel
+from domain.transactions import separate_read
 from domain.video import get_video
+
+if TYPE_CHECKING:
+    from runtime.events import EventBus
+    from runtime.resources import Resources
 
 SESSION_TICK_SECONDS = 2.0
 """How often an idle stream looks (in memory) whether its socket's session ended."""
@@ -21,8 +26,14 @@ POLL_SECONDS = 30.0
 publish lost while the bus stayed connected (a reconnect sends RESYNC, which re-reads at once)."""
 
 
-async def _current(resources: Any, principal: Principal, video_id: uuid.UUID) -> Event:
-    async with resources.sessionmaker() as session:
+def _bus(resources: Resources) -> EventBus:
+    if resources.events is None:
+        raise RuntimeError("the event bus is not started (runtime.events.start_events)")
+    return resources.events
+
+
+async def _current(resources: Resources, principal: Principal, video_id: uuid.UUID) -> Event:
+    async with separate_read(resources.sessionmaker, why="STREAM") as session:
         return Event.of(await get_video(session, principal, video_id))
 
 
@@ -58,7 +69,7 @@ def _still_signed_in(signed_in: SignedIn | None) -> None:
 
 
 async def progress_stream(
-    resources: Any,
+    resources: Resources,
     principal: Principal,
     video_id: uuid.UUID,
     signed_in: SignedIn | None = None,
@@ -66,7 +77,7 @@ async def progress_stream(
 ) -> AsyncIterator[Event]:
     """The stream ends UNAUTHENTICATED once `signed_in` says the session ended."""
     loop = asyncio.get_running_loop()
-    bus = resources.extras["events"]
+    bus = _bus(resources)
     async with bus.subscribe(video_channel(resources, video_id), on_overflow) as sub:
         # Subscribed before reading: nothing published between the read and the subscription is lost.
         last = await _current(resources, principal, video_id)
@@ -119,14 +130,17 @@ async def progress_stream(
 
 
 async def user_stream(
-    resources: Any, principal: Principal, signed_in: SignedIn | None = None, on_overflow: Drop | None = None
+    resources: Resources,
+    principal: Principal,
+    signed_in: SignedIn | None = None,
+    on_overflow: Drop | None = None,
 ) -> AsyncIterator[Event]:
     """Every progress event of the signed-in user's videos, live (a dashboard's feed).
     Endless; after a RESYNC the client should re-query its list."""
     from domain.progress import user_channel
 
     user_id = principal.require_user()
-    bus = resources.extras["events"]
+    bus = _bus(resources)
     async with bus.subscribe(user_channel(resources, user_id), on_overflow) as sub:
         while True:
             try:

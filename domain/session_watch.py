@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from domain import tokens
-from domain.auth import AuthState, current_roles_from, load_auth_state, state_key
+from domain.authentication import AuthState, current_roles_from, load_auth_state, state_key
 from domain.errors import Unauthenticated
 
 if TYPE_CHECKING:

@@ -1,4 +1,8 @@
-"""Videos: reading them under the access rules, creating, cancelling, retrying, deleting."""
+"""Videos: reading them under the access rules, creating, cancelling, retrying, deleting.
+
+What a change sets in motion outside the database (enqueueing the next stage, the cancel flag
+a running stage watches in Redis, progress events, deleting files) is registered on the
+caller's hooks and runs only once the transaction has committed (domain.hooks)."""
 
 from __future__ import annotations
 
@@ -6,19 +10,30 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import pipeline
 from domain import video_input as rules
 from domain.errors import BadInput, Conflict, NotFound, Throttled
+from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
 from persistence.enums import AspectRatio, PipelineStage, VideoStatus
 from persistence.video import Video, VideoRepository
 
+if TYPE_CHECKING:
+    from runtime.resources import Resources
+
 MEDIA_URL_SECONDS = 6 * 3600
+CANCEL_FLAG_SECONDS = 3600
+"""How long the cancel flag stays: longer than any stage runs."""
+
+
+def cancel_flag(resources: Resources, video_id: uuid.UUID) -> str:
+    """The Redis key a running stage of the video watches (jobs/video.py): set, the stage stops."""
+    return resources.key("cancel", str(video_id))
 
 
 @dataclass
@@ -174,15 +189,16 @@ async def _check_in_flight(session: AsyncSession, user_id: uuid.UUID, max_in_fli
 
 async def create_video(
     session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
     principal: Principal,
     data: NewVideo,
     known_voices: set[str] | None = None,
-    max_in_flight: int | None = None,
-) -> tuple[Video, PipelineStage]:
-    """Store the video as PENDING; the caller enqueues its first stage after commit."""
+) -> Video:
+    """Store the video as PENDING; its first stage is enqueued once the transaction has committed."""
     user_id = principal.require(Permission.VIDEO_CREATE)
     data = validate_new_video(data, known_voices)
-    await _check_in_flight(session, user_id, max_in_flight)
+    await _check_in_flight(session, user_id, resources.settings.max_videos_in_flight)
     video = Video(
         user_id=user_id,
         title=data.title,
@@ -206,7 +222,26 @@ async def create_video(
     first = pipeline.start_run(video, repo, [], PipelineStage.SCRIPT)
     await session.flush()
     await session.refresh(video)
-    return video, first
+    _start_after_commit(resources, hooks, video, first, clear_cancel=False)
+    return video
+
+
+def _start_after_commit(
+    resources: Resources, hooks: Hooks, video: Video, stage: PipelineStage, *, clear_cancel: bool
+) -> None:
+    """Once committed: clear an earlier cancel flag, enqueue the first stage, announce "Queued"."""
+    from domain.progress import publish_event
+
+    event = pipeline.Event.of(video, "Queued")
+    video_id, run = video.id, video.processing_run
+
+    async def start() -> None:
+        if clear_cancel:
+            await resources.redis.delete(cancel_flag(resources, video_id))
+        await resources.queue.enqueue_stage(video_id, run, stage)
+        await publish_event(resources, event)
+
+    hooks.after_commit(start)
 
 
 async def _own_video(
@@ -219,7 +254,12 @@ async def _own_video(
     return video
 
 
-async def cancel_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID) -> Video:
+async def cancel_video(
+    session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal, video_id: uuid.UUID
+) -> Video:
+    """CANCELLED; once committed, the running stage is told to stop and "Cancelled" announced."""
+    from domain.progress import publish_event
+
     video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
     if video.status.terminal:
         raise Conflict(f"The video is already {video.status.value}; nothing to cancel.")
@@ -228,53 +268,69 @@ async def cancel_video(session: AsyncSession, principal: Principal, video_id: uu
     video.processing_error = "Cancelled by the user."
     await session.flush()
     await session.refresh(video)
+    event = pipeline.Event.of(video, "Cancelled")
+
+    async def stop_running_stage() -> None:
+        await resources.redis.set(cancel_flag(resources, event.video_id), "1", ex=CANCEL_FLAG_SECONDS)
+        await publish_event(resources, event)
+
+    hooks.after_commit(stop_running_stage)
     return video
 
 
 async def retry_video(
-    session: AsyncSession, principal: Principal, video_id: uuid.UUID, *, max_in_flight: int | None = None
-) -> tuple[Video, PipelineStage]:
+    session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal, video_id: uuid.UUID
+) -> Video:
     """retryVideo: a failed or cancelled video starts again from the stage that stopped."""
     video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
     if video.status not in (VideoStatus.FAILED, VideoStatus.CANCELLED):
         raise Conflict("Only a failed or cancelled video can be retried.")
-    await _check_in_flight(session, video.user_id, max_in_flight)
+    await _check_in_flight(session, video.user_id, resources.settings.max_videos_in_flight)
     stage = video.failed_stage or video.current_stage or PipelineStage.SCRIPT
-    return await _start(session, video, stage, None)
+    return await _start(session, resources, hooks, video, stage, None)
 
 
 async def regenerate_video(
     session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
     principal: Principal,
     video_id: uuid.UUID,
     changes: VideoChanges,
     *,
     known_voices: set[str] | None = None,
-    max_in_flight: int | None = None,
-) -> tuple[Video, PipelineStage]:
+) -> Video:
     """regenerateVideo: re-render a finished video with changes (validated as createVideo
     validates them); the new render becomes a new version."""
     values = validate_changes(changes, known_voices)
     video = await _own_video(session, principal, video_id, Permission.VIDEO_UPDATE)
     if not video.status.terminal:
         raise Conflict("Wait for the video to finish (or cancel it) before re-rendering.")
-    await _check_in_flight(session, video.user_id, max_in_flight)
+    await _check_in_flight(session, video.user_id, resources.settings.max_videos_in_flight)
     for name, value in values.items():
         setattr(video, name, value)
     if "script_content" in values:
         video.script_provided = True
-    return await _start(session, video, regenerate_from(changes), _describe(values))
+    return await _start(session, resources, hooks, video, regenerate_from(changes), _describe(values))
 
 
 async def _start(
-    session: AsyncSession, video: Video, from_stage: PipelineStage, changes: str | None
-) -> tuple[Video, PipelineStage]:
+    session: AsyncSession,
+    resources: Resources,
+    hooks: Hooks,
+    video: Video,
+    from_stage: PipelineStage,
+    changes: str | None,
+) -> Video:
     repo = VideoRepository(session)
     previous = (await repo.stage_runs([video.id]))[video.id]
     stage = pipeline.start_run(video, repo, previous, from_stage, {"changes": changes} if changes else None)
     await session.flush()
     await session.refresh(video)
-    return video, stage
+    # The cancel flag of an earlier run is cleared after the commit, before the stage is enqueued:
+    # a request that rolls back leaves a cancelled run's flag in place.
+    _start_after_commit(resources, hooks, video, stage, clear_cancel=True)
+    return video
 
 
 def _describe(values: dict[str, object]) -> str:
@@ -288,7 +344,17 @@ def _describe(values: dict[str, object]) -> str:
     return "Re-rendered (" + ", ".join(parts) + ")" if parts else "Re-rendered"
 
 
-async def delete_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID) -> uuid.UUID:
+async def delete_video(
+    session: AsyncSession, resources: Resources, hooks: Hooks, principal: Principal, video_id: uuid.UUID
+) -> uuid.UUID:
+    """Deleted; once committed, a running stage is told to stop and the video's files go."""
     video = await _own_video(session, principal, video_id, Permission.VIDEO_DELETE)
     await VideoRepository(session).delete(video)
-    return video.id
+    deleted = video.id
+
+    async def remove_files() -> None:
+        await resources.redis.set(cancel_flag(resources, deleted), "1", ex=CANCEL_FLAG_SECONDS)
+        await resources.storage.delete_prefix(f"videos/{deleted}")
+
+    hooks.after_commit(remove_files)
+    return deleted

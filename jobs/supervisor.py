@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq.worker import Worker
 
 from domain.availability import unavailable_dependency
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ MAX_WAIT = 5.0
 
 
 class SupervisedWorker:
-    def __init__(self, resources: Any, *, handle_signals: bool = False, **worker_kw: Any) -> None:
+    def __init__(self, resources: Resources, *, handle_signals: bool = False, **worker_kw: Any) -> None:
         self.resources = resources
         self.handle_signals = handle_signals
         self.worker_kw = worker_kw
@@ -99,12 +102,12 @@ class SupervisedWorker:
 
     async def _recover(self) -> None:
         """Re-enqueue what an outage stranded, now rather than at the next cron round."""
-        from jobs import social, video
+        from jobs import publishing, video
 
         ctx = {"resources": self.resources}
         try:
             count = await video.reconcile(ctx, recovering=True)
-            count += await social.publish_due(ctx)
+            count += await publishing.publish_due(ctx)
             if count:
                 log.warning("re-enqueued %d job(s) after the outage", count)
         except Exception as exc:

@@ -12,17 +12,18 @@ import asyncio
 import logging
 import random
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from opentelemetry import context as otel_context
 
 from domain import pipeline
-from domain.ai import AIService
+from domain.ai.service import AIService
 from domain.availability import unavailable_dependency
 from domain.errors import DomainError
 from domain.production import STAGE_WORK, StageWork, VideoSpec, clean_work_dir
 from domain.progress import publish_event
+from domain.video import cancel_flag
 from jobs.stage_telemetry import observe_stage
 from persistence.db import transaction
 from persistence.enums import PipelineStage
@@ -30,6 +31,9 @@ from persistence.locks import advisory_lock
 from persistence.video import VideoRepository
 from providers.ai.base import AllProvidersFailedError, ProviderError
 from runtime.telemetry import extract_context, inject_traceparent
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ def job_id(video_id: uuid.UUID | str, run: int, stage: PipelineStage, suffix: st
 
 
 async def enqueue_stage(
-    resources: Any,
+    resources: Resources,
     video_id: uuid.UUID,
     run: int,
     stage: PipelineStage,
@@ -51,6 +55,7 @@ async def enqueue_stage(
 ) -> bool:
     # The current trace (the request that queued the video) travels with the job: see run_stage.
     traceparent = inject_traceparent().get("traceparent")
+    carried: dict[str, Any] = {"traceparent": traceparent} if traceparent else {}
     job = await resources.arq.enqueue_job(
         "run_stage",
         str(video_id),
@@ -59,7 +64,7 @@ async def enqueue_stage(
         _job_id=job_id(video_id, run, stage, suffix),
         _queue_name=resources.queue_name,
         _defer_by=defer,
-        **({"traceparent": traceparent} if traceparent else {}),
+        **carried,
     )
     return job is not None
 
@@ -68,14 +73,14 @@ def _lock_key(video_id: uuid.UUID, stage: PipelineStage) -> str:
     return f"{video_id}:{stage.value}"
 
 
-async def stage_is_running(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> bool:
+async def stage_is_running(resources: Resources, video_id: uuid.UUID, stage: PipelineStage) -> bool:
     """True while some worker holds the stage's lock. A dead worker's lock is gone with its
     connection, so this tells a crashed stage from a slow one."""
     async with stage_lock(resources, video_id, stage) as got:
         return not got
 
 
-def stage_lock(resources: Any, video_id: uuid.UUID, stage: PipelineStage) -> Any:
+def stage_lock(resources: Resources, video_id: uuid.UUID, stage: PipelineStage) -> Any:
     return advisory_lock(resources.engine, _lock_key(video_id, stage))
 
 
@@ -123,9 +128,9 @@ def user_message(stage: PipelineStage, exc: BaseException) -> str:
 
 
 async def _watch_cancel(
-    resources: Any, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork
+    resources: Resources, video_id: uuid.UUID, task: asyncio.Task[Any], work: StageWork
 ) -> None:
-    key = resources.key("cancel", str(video_id))
+    key = cancel_flag(resources, video_id)
     while not task.done():
         try:
             cancelled = await resources.redis.exists(key)
@@ -157,7 +162,7 @@ async def run_stage(
 
 
 async def _run_locked(
-    ctx: dict[str, Any], resources: Any, vid: uuid.UUID, run: int, st: PipelineStage
+    ctx: dict[str, Any], resources: Resources, vid: uuid.UUID, run: int, st: PipelineStage
 ) -> str:
     async with transaction(resources.sessionmaker) as session:
         claim = await pipeline.claim_stage(session, vid, run, st)
@@ -196,7 +201,7 @@ async def _run_locked(
 
 async def _execute(
     ctx: dict[str, Any],
-    resources: Any,
+    resources: Resources,
     spec: VideoSpec,
     outputs: dict[PipelineStage, dict[str, Any]],
     st: PipelineStage,
@@ -220,7 +225,7 @@ async def _execute(
     work = StageWork(
         spec=spec,
         outputs=outputs,
-        storage=resources.extras["storage"],
+        storage=resources.storage,
         ai=AIService.for_resources(resources),
         work_dir=work_dir,
         progress=progress,
@@ -257,7 +262,7 @@ async def _execute(
     if st is PipelineStage.UPLOAD:
         # The published copy is the video's now; the run's render was only its staging copy.
         # (Script, narration and scenes stay: a retry or re-render reuses them.)
-        await resources.extras["storage"].delete_prefix(f"{work.prefix}/render")
+        await resources.storage.delete_prefix(f"{work.prefix}/render")
     return "done"
 
 
@@ -288,17 +293,17 @@ async def _record_outputs(session: Any, video: Any, st: PipelineStage, stage_out
     )
 
 
-async def _sweep_if_deleted(resources: Any, video_id: uuid.UUID) -> None:
+async def _sweep_if_deleted(resources: Resources, video_id: uuid.UUID) -> None:
     """A stage stopped because its video was deleted may have written files after deleteVideo
     removed the folder: remove them again, so nothing is left behind."""
     async with transaction(resources.sessionmaker) as session:
         exists = await VideoRepository(session).get(video_id) is not None
     if not exists:
-        await resources.extras["storage"].delete_prefix(f"videos/{video_id}")
+        await resources.storage.delete_prefix(f"videos/{video_id}")
 
 
 async def _fail(
-    ctx: dict[str, Any], resources: Any, spec: VideoSpec, st: PipelineStage, exc: Exception
+    ctx: dict[str, Any], resources: Resources, spec: VideoSpec, st: PipelineStage, exc: Exception
 ) -> str:
     transient = is_transient(exc)
     try_number = int(ctx.get("job_try", 1))
@@ -319,7 +324,7 @@ async def _fail(
     return "failed"
 
 
-async def _hand_on(resources: Any, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
+async def _hand_on(resources: Resources, vid: uuid.UUID, run: int, st: PipelineStage) -> str:
     nxt = pipeline.next_stage(st)
     if nxt is not None:
         try:

@@ -139,7 +139,7 @@ class AIRepository:
     def add_quota(self, row: AIQuota) -> None:
         self.session.add(row)
 
-    # ------------------------------------------------------------ quotas (see domain/quota.py)
+    # ------------------------------------------------------------ quotas (see domain/ai/quota.py)
 
     async def quota(self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod) -> AIQuota | None:
         stmt = select(AIQuota).where(

@@ -8,12 +8,11 @@ import strawberry
 
 from domain import admin, audit, persisted_queries
 from domain.permissions import Permission as P
-from persistence.enums import Role as RoleValue
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.admin import AuditEvent, UserSubscription
-from schema.common import Role, to_domain
-from schema.context import Info
+from schema.common import Role
 from schema.node import from_global_id
-from schema.permissions import requires
 from schema.user import User
 
 
@@ -55,7 +54,7 @@ class AdminMutation:
         self,
         info: Info,
         user_id: strawberry.ID,
-        role: Role,  # type: ignore[valid-type]
+        role: Role,
         expires_at: datetime | None = None,
     ) -> User:
         ctx = info.context
@@ -66,14 +65,14 @@ class AdminMutation:
             ctx,
             ctx.principal,
             raw,
-            to_domain(RoleValue, role),
+            role,
             expires_at,
             address=ctx.client_address,
         )
         return User.from_model(row)
 
     @strawberry.mutation(extensions=requires(P.ADMIN_USER_MANAGE))
-    async def revoke_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:  # type: ignore[valid-type]
+    async def revoke_role(self, info: Info, user_id: strawberry.ID, role: Role) -> User:
         ctx = info.context
         _, raw = from_global_id(user_id, "User")
         row = await admin.revoke_role(
@@ -82,7 +81,7 @@ class AdminMutation:
             ctx,
             ctx.principal,
             raw,
-            to_domain(RoleValue, role),
+            role,
             address=ctx.client_address,
         )
         return User.from_model(row)

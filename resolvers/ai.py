@@ -6,10 +6,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
-from domain import ai as ai_domain
+from domain.ai import chains, cloning, generations, own_keys, quota, studio, voices
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from persistence.enums import AspectRatio as AspectE
-from persistence.enums import GenerationType as TypeE
 from schema.ai import (
     AIGeneration,
     AIGenerationConnection,
@@ -26,9 +27,7 @@ from schema.ai import (
     SynthesizeSpeechInput,
     Voice,
 )
-from schema.common import GenerationType, PageInfo, decode_cursor, encode_cursor, page_size, to_domain
-from schema.context import Info
-from schema.permissions import requires
+from schema.common import GenerationType, PageInfo, decode_cursor, encode_cursor, page_size
 
 
 def _key(row: object) -> ProviderKey:
@@ -43,14 +42,14 @@ class AIQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        type: GenerationType | None = None,  # type: ignore[valid-type]
+        type: GenerationType | None = None,
     ) -> AIGenerationConnection:
-        rows, more, total = await ai_domain.list_generations(
+        rows, more, total = await generations.list_generations(
             info.context.session,
             info.context.principal,
             limit=page_size(first),
             after=decode_cursor(after),
-            type_=to_domain(TypeE, type),
+            type_=type,
         )
         edges = [
             AIGenerationEdge(cursor=encode_cursor(r.created_at, r.id), node=AIGeneration.from_model(r))
@@ -69,7 +68,7 @@ class AIQuery:
 
     @strawberry.field(extensions=requires(P.AI_GENERATE_TEXT))
     async def my_quotas(self, info: Info) -> list[Quota]:
-        views = await ai_domain.my_quotas(info.context.session, info.context.principal)
+        views = await quota.my_quotas(info.context.session, info.context.principal)
         return [Quota.from_view(v) for v in views]
 
     @strawberry.field(
@@ -77,7 +76,7 @@ class AIQuery:
         description="Voices the signed-in user's narrations can use; the offline one always.",
     )
     async def voices(self, info: Info) -> list[Voice]:
-        found = await ai_domain.voices_for(info.context.resources, info.context.principal)
+        found = await voices.voices_for(info.context.resources, info.context.principal)
         return [
             Voice(
                 id=v.id,
@@ -103,19 +102,19 @@ class AIQuery:
                 last_error=h.last_error,
                 retry_in_seconds=h.retry_in_seconds,
             )
-            for h in ai_domain.provider_health(info.context.resources)
+            for h in chains.provider_health(info.context.resources)
         ]
 
     @strawberry.field(extensions=requires(P.AI_GENERATE_TEXT))
     async def provider_keys(self, info: Info) -> list[ProviderKey]:
-        return [_key(r) for r in await ai_domain.provider_keys(info.context.session, info.context.principal)]
+        return [_key(r) for r in await own_keys.provider_keys(info.context.session, info.context.principal)]
 
 
 @strawberry.type
 class AIMutation:
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_TEXT))
     async def generate_script(self, info: Info, input: GenerateScriptInput) -> Script:
-        result = await ai_domain.studio_script(
+        result = await studio.studio_script(
             info.context.resources,
             info.context.principal,
             topic=input.topic,
@@ -136,8 +135,8 @@ class AIMutation:
         if input.width is not None and input.height is not None:
             width, height = input.width, input.height
         else:
-            width, height = FRAME[to_domain(AspectE, input.aspect_ratio) or AspectE.SQUARE]
-        image = await ai_domain.studio_image(
+            width, height = FRAME[input.aspect_ratio or AspectE.SQUARE]
+        image = await studio.studio_image(
             info.context.resources,
             info.context.principal,
             prompt=input.prompt,
@@ -149,7 +148,7 @@ class AIMutation:
 
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_AUDIO))
     async def synthesize_speech(self, info: Info, input: SynthesizeSpeechInput) -> GeneratedSpeech:
-        speech = await ai_domain.studio_speech(
+        speech = await studio.studio_speech(
             info.context.resources,
             info.context.principal,
             text=input.text,
@@ -169,14 +168,14 @@ class AIMutation:
     async def set_provider_key(
         self, info: Info, provider: str, api_key: str, base_url: str | None = None
     ) -> ProviderKey:
-        row = await ai_domain.set_provider_key(
+        row = await own_keys.set_provider_key(
             info.context.session, info.context.resources, info.context.principal, provider, api_key, base_url
         )
         return _key(row)
 
     @strawberry.mutation(extensions=requires(P.AI_GENERATE_TEXT))
     async def delete_provider_key(self, info: Info, provider: str) -> bool:
-        return await ai_domain.delete_provider_key(info.context.session, info.context.principal, provider)
+        return await own_keys.delete_provider_key(info.context.session, info.context.principal, provider)
 
     @strawberry.mutation(
         extensions=requires(P.AI_GENERATE_AUDIO),
@@ -184,7 +183,7 @@ class AIMutation:
     )
     async def clone_voice(self, info: Info, name: str, sample: Upload) -> Voice:
         data = await sample.read()  # type: ignore[attr-defined]
-        voice = await ai_domain.clone_voice(
+        voice = await cloning.clone_voice(
             info.context.resources, info.context.principal, name, data,
             filename=getattr(sample, "filename", None) or "sample",
         )  # fmt: skip

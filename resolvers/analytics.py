@@ -9,10 +9,10 @@ import strawberry
 
 from domain import analytics as analytics_domain
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.analytics import CreatorAnalytics
-from schema.context import Info
 from schema.node import from_global_id
-from schema.permissions import requires
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ import uuid
 from domain import user as user_domain
 from domain import video as video_domain
 from domain.errors import NotFound
-from schema.context import Info
+from graphql_runtime.context import Info
 from schema.node import Node
 
 
@@ -22,20 +22,22 @@ async def resolve_node(info: Info, type_name: str, raw: uuid.UUID) -> Node:
 
         return User.from_model(await user_domain.get_user(ctx.session, ctx.principal, raw))
     if type_name == "Publication":
-        from domain import social as social_domain
-        from schema.social import Publication
+        from domain import publishing as publishing_domain
+        from schema.publishing import Publication
 
-        return Publication.from_model(await social_domain.get_publication(ctx.session, ctx.principal, raw))
+        return Publication.from_model(
+            await publishing_domain.get_publication(ctx.session, ctx.principal, raw)
+        )
     if type_name == "PlatformConnection":
-        from domain import social as social_domain
-        from schema.social import PlatformConnection
+        from domain import publishing as publishing_domain
+        from schema.publishing import PlatformConnection
 
         return PlatformConnection.from_model(
-            await social_domain.get_connection(ctx.session, ctx.principal, raw)
+            await publishing_domain.get_connection(ctx.session, ctx.principal, raw)
         )
     if type_name == "AIGeneration":
-        from domain import ai as ai_domain
+        from domain.ai import generations
         from schema.ai import AIGeneration
 
-        return AIGeneration.from_model(await ai_domain.get_generation(ctx.session, ctx.principal, raw))
+        return AIGeneration.from_model(await generations.get_generation(ctx.session, ctx.principal, raw))
     raise NotFound("No such object.")

@@ -8,10 +8,10 @@ import strawberry
 
 from domain import partner
 from domain.permissions import Permission as P
-from schema.context import Info
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.node import from_global_id
 from schema.partner import ApiKey, CreateApiKeyPayload
-from schema.permissions import requires
 
 
 @strawberry.type

@@ -7,21 +7,21 @@ from typing import Any
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from graphql_runtime.document_cache import DocumentStore, Limits
+from graphql_runtime.error_log import Schema
+from graphql_runtime.nul_characters import NoNulCharacters
+from graphql_runtime.operation import OperationLifecycle
+from graphql_runtime.permissions import RequiresPermissionDirective
+from graphql_runtime.shared_events import SharedEventExecutor
+from graphql_runtime.tracing import GraphQLTracing
+from resolvers import accounts as accounts_resolvers
 from resolvers import admin as admin_resolvers
 from resolvers import ai as ai_resolvers
 from resolvers import analytics as analytics_resolvers
-from resolvers import auth as auth_resolvers
 from resolvers import partner as partner_resolvers
-from resolvers import social as social_resolvers
+from resolvers import publishing as publishing_resolvers
 from resolvers import user as user_resolvers
 from resolvers import video as video_resolvers
-from schema.document_cache import DocumentStore, Limits
-from schema.error_log import Schema
-from schema.nul_characters import NoNulCharacters
-from schema.operation import OperationLifecycle
-from schema.permissions import RequiresPermissionDirective
-from schema.shared_events import SharedEventExecutor
-from schema.tracing import GraphQLTracing
 
 
 @strawberry.type
@@ -31,7 +31,7 @@ class Query(
     ai_resolvers.AIQuery,
     admin_resolvers.AdminQuery,
     partner_resolvers.PartnerQuery,
-    social_resolvers.SocialQuery,
+    publishing_resolvers.PublishingQuery,
     analytics_resolvers.AnalyticsQuery,
 ):
     pass
@@ -39,13 +39,13 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    auth_resolvers.AuthMutation,
+    accounts_resolvers.AccountsMutation,
     user_resolvers.UserMutation,
     video_resolvers.VideoMutation,
     ai_resolvers.AIMutation,
     admin_resolvers.AdminMutation,
     partner_resolvers.PartnerMutation,
-    social_resolvers.SocialMutation,
+    publishing_resolvers.PublishingMutation,
 ):
     pass
 
@@ -75,10 +75,10 @@ def build_schema(
     if not introspection:
         store.rules = (*store.rules, NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
-        OperationLifecycle.factory(store),  # schema/operation.py: APQ, admission, unit of work…
+        OperationLifecycle.factory(store),  # graphql_runtime/operation.py: APQ, admission, unit of work…
         *([GraphQLTracing] if tracing else []),
     ]
-    built = Schema(  # strawberry.Schema that logs errors once, redacted (schema/error_log.py)
+    built = Schema(  # strawberry.Schema that logs errors once, redacted (graphql_runtime/error_log.py)
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -7,9 +7,9 @@ import strawberry
 from domain import accounts
 from domain import user as user_domain
 from domain.permissions import Permission as P
-from schema.context import Info
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.node import Node, from_global_id
-from schema.permissions import requires
 from schema.user import UpdateProfileInput, User
 
 

@@ -7,17 +7,15 @@ from typing import Any
 
 import strawberry
 
-from domain import ai as ai_domain
 from domain import video as video_domain
+from domain.ai import voices
 from domain.permissions import Permission as P
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
+from graphql_runtime.shared_events import shared_payload
 from persistence.enums import AspectRatio as AspectE
-from persistence.enums import PipelineStage as StageE
-from schema.common import AspectRatio, PipelineStage, VideoStatus, to_domain
-from schema.context import Info
+from schema.common import AspectRatio, PipelineStage, VideoStatus
 from schema.node import from_global_id
-from schema.permissions import requires
-from schema.shared_events import shared_payload
-from schema.user import to_domain_status
 from schema.video import CreateVideoInput, Video, VideoConnection, VideoProgressEvent, video_connection
 
 
@@ -38,34 +36,18 @@ class VideoQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: VideoStatus | None = None,  # type: ignore[valid-type]
+        status: VideoStatus | None = None,
     ) -> VideoConnection:
         user_id = info.context.principal.require_user()
-        return await video_connection(info, user_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
-
-
-def _after_start(info: Info, video: Any, stage: StageE) -> None:
-    """Enqueue the first stage and announce the new state, once the transaction has committed."""
-    from domain.pipeline import Event
-    from domain.progress import publish_event
-    from jobs.video import enqueue_stage
-
-    resources = info.context.resources
-    event = Event.of(video, "Queued")
-
-    async def go() -> None:
-        await enqueue_stage(resources, video.id, video.processing_run, stage)
-        await publish_event(resources, event)
-
-    info.context.after_commit(go)
+        return await video_connection(info, user_id, first, after, status)
 
 
 @strawberry.input
 class RegenerateVideoInput:
     id: strawberry.ID
-    from_stage: PipelineStage | None = None  # type: ignore[valid-type]
+    from_stage: PipelineStage | None = None
     voice: str | None = None
-    aspect_ratio: AspectRatio | None = None  # type: ignore[valid-type]
+    aspect_ratio: AspectRatio | None = None
     script: str | None = None
 
 
@@ -78,7 +60,7 @@ class VideoMutation:
             prompt=input.prompt,
             script=input.script,
             description=input.description,
-            aspect_ratio=to_domain(AspectE, input.aspect_ratio) or AspectE.PORTRAIT,
+            aspect_ratio=input.aspect_ratio or AspectE.PORTRAIT,
             target_duration_seconds=input.target_duration_seconds
             if input.target_duration_seconds is not None
             else 60,
@@ -91,45 +73,27 @@ class VideoMutation:
             outro_text=input.outro_text,
         )
         ctx = info.context
-        known = (
-            await ai_domain.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
+        known = await voices.voice_ids(ctx.resources, ctx.principal) if (data.voice or "").strip() else None
+        video = await video_domain.create_video(
+            ctx.session, ctx.resources, ctx, ctx.principal, data, known_voices=known
         )
-        video, stage = await video_domain.create_video(
-            ctx.session,
-            ctx.principal,
-            data,
-            known_voices=known,
-            max_in_flight=ctx.resources.settings.max_videos_in_flight,
-        )
-        _after_start(info, video, stage)
         return Video.from_model(video)
 
     @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
     async def cancel_video(self, info: Info, id: strawberry.ID) -> Video:
         _, raw = from_global_id(id, "Video")
-        video = await video_domain.cancel_video(info.context.session, info.context.principal, raw)
-        resources = info.context.resources
-
-        async def stop_running_stage() -> None:
-            from domain.pipeline import Event
-            from domain.progress import publish_event
-
-            await resources.redis.set(resources.key("cancel", str(video.id)), "1", ex=3600)
-            await publish_event(resources, Event.of(video, "Cancelled"))
-
-        info.context.after_commit(stop_running_stage)
-        return Video.from_model(video)
+        ctx = info.context
+        return Video.from_model(
+            await video_domain.cancel_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
+        )
 
     @strawberry.mutation(extensions=requires(P.VIDEO_UPDATE))
     async def retry_video(self, info: Info, id: strawberry.ID) -> Video:
         _, raw = from_global_id(id, "Video")
         ctx = info.context
-        video, stage = await video_domain.retry_video(
-            ctx.session, ctx.principal, raw, max_in_flight=ctx.resources.settings.max_videos_in_flight
+        return Video.from_model(
+            await video_domain.retry_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
         )
-        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
-        _after_start(info, video, stage)
-        return Video.from_model(video)
 
     @strawberry.mutation(
         extensions=requires(P.VIDEO_UPDATE),
@@ -139,36 +103,23 @@ class VideoMutation:
         _, raw = from_global_id(input.id, "Video")
         ctx = info.context
         changes = video_domain.VideoChanges(
-            from_stage=to_domain(StageE, input.from_stage),
+            from_stage=input.from_stage,
             voice=input.voice,
-            aspect_ratio=to_domain(AspectE, input.aspect_ratio),
+            aspect_ratio=input.aspect_ratio,
             script=input.script,
         )
         asks_voice = (input.voice or "").strip().lower() not in ("", "default")
-        known = await ai_domain.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
-        video, stage = await video_domain.regenerate_video(
-            ctx.session,
-            ctx.principal,
-            raw,
-            changes,
-            known_voices=known,
-            max_in_flight=ctx.resources.settings.max_videos_in_flight,
+        known = await voices.voice_ids(ctx.resources, ctx.principal) if asks_voice else None
+        video = await video_domain.regenerate_video(
+            ctx.session, ctx.resources, ctx, ctx.principal, raw, changes, known_voices=known
         )
-        await ctx.resources.redis.delete(ctx.resources.key("cancel", str(video.id)))
-        _after_start(info, video, stage)
         return Video.from_model(video)
 
     @strawberry.mutation(extensions=requires(P.VIDEO_DELETE))
     async def delete_video(self, info: Info, id: strawberry.ID) -> bool:
         _, raw = from_global_id(id, "Video")
-        video_id = await video_domain.delete_video(info.context.session, info.context.principal, raw)
-        resources = info.context.resources
-
-        async def remove_files() -> None:
-            await resources.redis.set(resources.key("cancel", str(video_id)), "1", ex=3600)
-            await resources.extras["storage"].delete_prefix(f"videos/{video_id}")
-
-        info.context.after_commit(remove_files)
+        ctx = info.context
+        await video_domain.delete_video(ctx.session, ctx.resources, ctx, ctx.principal, raw)
         return True
 
 
@@ -206,13 +157,12 @@ class VideoSubscription:
 
 @shared_payload
 def _event(event: Any) -> VideoProgressEvent:
-    from schema.common import to_gql
     from schema.node import to_global_id
 
     return VideoProgressEvent(
         video_id=to_global_id("Video", event.video_id),
-        status=to_gql(VideoStatus, event.status),
-        stage=to_gql(PipelineStage, event.stage),
+        status=event.status,
+        stage=event.stage,
         progress=event.progress,
         message=event.message,
         at=event.at,

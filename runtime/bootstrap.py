@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from media import processes
+from providers.storage.base import Storage
 from runtime.resources import Resources, build_resources, start_embedded
 from runtime.settings import Settings
 
@@ -44,7 +45,7 @@ class Runtime:
         await self.resources.close()
 
 
-def make_storage(settings: Settings) -> Any:
+def make_storage(settings: Settings) -> Storage:
     if settings.storage_backend == "s3":
         from providers.storage.s3 import S3Storage
 
@@ -71,9 +72,9 @@ async def start_runtime(settings: Settings, *, run_worker: bool, migrate: bool |
             from runtime import migrate as migrations
 
             await asyncio.to_thread(migrations.upgrade, resources.database_url)
-        resources.extras["storage"] = make_storage(settings)
-        if hasattr(resources.extras["storage"], "aclose"):
-            resources.extras["close:storage"] = resources.extras["storage"].aclose
+        storage = resources.storage = make_storage(settings)
+        if hasattr(storage, "aclose"):
+            resources.closers.append(storage.aclose)
         from runtime.events import start_events
 
         await start_events(resources)

@@ -15,12 +15,15 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadcaster._backends.redis import RedisBackend
 from prometheus_client import Counter, Gauge
 
 from runtime.telemetry import metric
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +199,9 @@ class EventBus:
                             await self._backend.unsubscribe(channel)
 
 
-async def start_events(resources: Any) -> EventBus:
+async def start_events(resources: Resources) -> EventBus:
     bus = EventBus(resources.redis_url, queue_size=resources.settings.subscriber_queue_size)
     await bus.start()
-    resources.extras["events"] = bus
-    resources.extras["close:events"] = bus.stop
+    resources.events = bus
+    resources.closers.append(bus.stop)
     return bus

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from persistence.db import ping
+
+if TYPE_CHECKING:
+    from runtime.resources import Resources
 
 
 async def _check(fn: Callable[[], Awaitable[Any]], limit: float = 2.0) -> dict[str, Any]:
@@ -19,10 +22,10 @@ async def _check(fn: Callable[[], Awaitable[Any]], limit: float = 2.0) -> dict[s
         return {"ok": False, "error": type(exc).__name__}
 
 
-async def readiness(resources: Any) -> dict[str, dict[str, Any]]:
+async def readiness(resources: Resources) -> dict[str, dict[str, Any]]:
     database, redis, storage = await asyncio.gather(
         _check(lambda: ping(resources.engine)),
         _check(lambda: resources.redis.ping()),
-        _check(lambda: resources.extras["storage"].ping()),
+        _check(lambda: resources.storage.ping()),
     )
     return {"database": database, "redis": redis, "storage": storage}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -16,7 +17,12 @@ from runtime.embedded import EmbeddedServices, ensure_writable
 from runtime.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from domain.ai.chains import AIChains
+    from domain.queue import JobQueue
     from domain.session_watch import SessionWatch
+    from providers.social.base import PlatformAdapter
+    from providers.storage.base import Storage
+    from runtime.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,20 @@ def redis_settings(url: str) -> RedisSettings:
     if url.startswith("unix://"):
         return RedisSettings(unix_socket_path=url[len("unix://") :], conn_timeout=5, conn_retries=3)
     return RedisSettings.from_dsn(url)
+
+
+class _NotSet:
+    """Stands in for a service until its owner sets it: any use names the missing one."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise RuntimeError(f"Resources.{self._name} is not set (runtime.bootstrap sets it)")
+
+
+def _storage_not_set() -> Storage:
+    return cast("Storage", _NotSet("storage"))
 
 
 @dataclass
@@ -42,8 +62,23 @@ class Resources:
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
     """Sessions for GraphQL queries: autocommit, so reading costs no BEGIN/COMMIT round trips
     (the plain sessionmaker when not set, as in tests that run inside one outer transaction)."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Late-bound services (broadcaster, storage, providers) set by their owners."""
+    storage: Storage = field(default_factory=_storage_not_set)
+    """Object storage (runtime.bootstrap.make_storage; tests set a fake or a local one)."""
+    events: EventBus | None = None
+    """The event bus (runtime.events.start_events); None where nothing listens."""
+    ai_chains: AIChains | None = None
+    """AI provider chains, built on first use (domain.ai.chains.chains_for); tests set fakes."""
+    social_adapters: dict[str, PlatformAdapter] | None = None
+    """Publishing platform adapters, built on first use (domain.publishing.adapters); tests set fakes."""
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Called in order by close(): what the owners of the services above registered."""
+    queue: JobQueue = field(init=False)
+    """The job queue the domain enqueues into after commit (jobs.queue.ArqQueue over `arq`)."""
+
+    def __post_init__(self) -> None:
+        from jobs.queue import ArqQueue
+
+        self.queue = ArqQueue(self)
 
     def key(self, *parts: str) -> str:
         """A Redis key or channel in this deployment's namespace."""
@@ -56,10 +91,9 @@ class Resources:
     async def close(self) -> None:
         if self.session_watch is not None:
             await self.session_watch.stop()
-        for name, closer in list(self.extras.items()):
-            if name.startswith("close:"):
-                with contextlib.suppress(Exception):
-                    await closer()
+        for closer in list(self.closers):
+            with contextlib.suppress(Exception):
+                await closer()
         with contextlib.suppress(Exception):
             await self.arq.aclose()
         with contextlib.suppress(Exception):

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 50
-    # Request limits (resolvers/request_limits.py); over a size cap: 413 PAYLOAD_TOO_LARGE.
+    # Request limits (graphql_runtime/request_limits.py); over a size cap: 413 PAYLOAD_TOO_LARGE.
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Largest JSON body (and GET query string) /graphql reads; it stops reading past it."""
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -311,4 +311,4 @@ def observe_resources(resources: Resources) -> None:
         if QUEUE_DEPTH.target == (resources.redis_url, resources.queue_name):
             QUEUE_DEPTH.close()
 
-    resources.extras["close:queue_depth"] = stop_watching
+    resources.closers.append(stop_watching)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import strawberry
 
-from domain.plans import PLANS
-from persistence.auth import AuditEvent as AuditRow
+from domain.ai.plans import PLANS
+from persistence.audit import AuditEvent as AuditRow
 from persistence.user import UserSubscription as SubscriptionRow
 from schema.common import Role
 from schema.node import to_global_id
@@ -43,7 +43,7 @@ class AuditEvent:
 class UserSubscription:
     plan: str
     status: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     start_date: datetime
     end_date: datetime | None
     auto_renew: bool
@@ -54,7 +54,7 @@ class UserSubscription:
         return cls(
             plan=row.plan,
             status=row.status.value,
-            role=Role[role.name],  # type: ignore[index]
+            role=role,
             start_date=row.start_date,
             end_date=row.end_date,
             auto_renew=row.auto_renew,

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from domain.quota import QuotaView
+from domain.ai.quota import QuotaView
+from graphql_runtime.context import Info
 from persistence.ai import AIGeneration as Row
 from providers.ai.base import Script as DomainScript
-from schema.common import AspectRatio, GenerationType, PageInfo, QuotaPeriod, to_gql
-from schema.context import Info
+from schema.common import AspectRatio, GenerationType, PageInfo, QuotaPeriod
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @strawberry.type
 class AIGeneration(Node):
     row: strawberry.Private[Row]
-    type: GenerationType  # type: ignore[valid-type]
+    type: GenerationType
     provider: str
     model: str | None
     prompt: str
@@ -36,18 +36,26 @@ class AIGeneration(Node):
     @classmethod
     def from_model(cls, row: Row) -> AIGeneration:
         return cls(
-            id=to_global_id("AIGeneration", row.id), row=row, type=to_gql(GenerationType, row.type),
-            provider=row.provider, model=row.model, prompt=row.prompt, status=row.status.value,
-            tokens_used=row.tokens_used, cost_usd=float(row.cost_usd) if row.cost_usd is not None else None,
-            processing_time_ms=row.processing_time_ms, error_message=row.error_message,
-            created_at=row.created_at, completed_at=row.completed_at,
+            id=to_global_id("AIGeneration", row.id),
+            row=row,
+            type=row.type,
+            provider=row.provider,
+            model=row.model,
+            prompt=row.prompt,
+            status=row.status.value,
+            tokens_used=row.tokens_used,
+            cost_usd=float(row.cost_usd) if row.cost_usd is not None else None,
+            processing_time_ms=row.processing_time_ms,
+            error_message=row.error_message,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
         )
 
     @strawberry.field
     async def result_url(self, info: Info) -> str | None:
         if not self.row.result_key:
             return None
-        return str(await info.context.resources.extras["storage"].url(self.row.result_key))
+        return str(await info.context.resources.storage.url(self.row.result_key))
 
     @strawberry.field
     async def video(self, info: Info) -> Annotated[Video, strawberry.lazy("schema.video")] | None:
@@ -77,16 +85,15 @@ class AIGenerationConnection:
 
 @strawberry.type
 class Quota:
-    type: GenerationType  # type: ignore[valid-type]
-    period: QuotaPeriod  # type: ignore[valid-type]
+    type: GenerationType
+    period: QuotaPeriod
     limit: int
     used: int
     reset_at: datetime
 
     @classmethod
     def from_view(cls, q: QuotaView) -> Quota:
-        return cls(type=to_gql(GenerationType, q.type), period=to_gql(QuotaPeriod, q.period), limit=q.limit,
-                   used=q.used, reset_at=q.reset_at)
+        return cls(type=q.type, period=q.period, limit=q.limit, used=q.used, reset_at=q.reset_at)
 
 
 # ------------------------------------------------------------------ studio generations
@@ -99,7 +106,8 @@ class GenerateScriptInput:
     target_duration_seconds: int | None = 60
     language: str | None = "en"
     script: str | None = strawberry.field(
-        default=None, description="Your own text: paced and split, not written.")
+        default=None, description="Your own text: paced and split, not written."
+    )
     offline: bool | None = strawberry.field(default=False, description="Use only the free offline provider.")
 
 
@@ -128,9 +136,14 @@ class Script:
     @classmethod
     def from_domain(cls, s: DomainScript) -> Script:
         return cls(
-            title=s.title, language=s.language,
-            scenes=[ScriptScene(narration=sc.narration, visual=sc.visual, keywords=list(sc.keywords),
-                                heading=sc.heading) for sc in s.scenes],
+            title=s.title,
+            language=s.language,
+            scenes=[
+                ScriptScene(
+                    narration=sc.narration, visual=sc.visual, keywords=list(sc.keywords), heading=sc.heading
+                )
+                for sc in s.scenes
+            ],
             seo=ScriptSeo(title=s.seo.title, description=s.seo.description, keywords=list(s.seo.keywords)),
         )
 
@@ -138,8 +151,9 @@ class Script:
 @strawberry.input
 class GenerateImageInput:
     prompt: str
-    aspect_ratio: AspectRatio | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="SQUARE when neither this nor width/height is given.")
+    aspect_ratio: AspectRatio | None = strawberry.field(
+        default=None, description="SQUARE when neither this nor width/height is given."
+    )
     width: int | None = None
     height: int | None = None
     offline: bool | None = False
@@ -148,6 +162,7 @@ class GenerateImageInput:
 @strawberry.type
 class GeneratedImage:
     "A signed URL, valid for an hour."
+
     url: str
     width: int
     height: int
@@ -157,7 +172,8 @@ class GeneratedImage:
 class SynthesizeSpeechInput:
     text: str
     voice: str | None = strawberry.field(
-        default=None, description="A voice id from `voices`; the offline voice by default.")
+        default=None, description="A voice id from `voices`; the offline voice by default."
+    )
     offline: bool | None = False
 
 
@@ -171,6 +187,7 @@ class SpeechSentence:
 @strawberry.type
 class GeneratedSpeech:
     "A signed URL of a WAV file, valid for an hour."
+
     url: str
     duration: float
     sentences: list[SpeechSentence]
@@ -205,6 +222,7 @@ class ProviderHealth:
 @strawberry.type
 class ProviderKey:
     "A key of your own for an AI provider; the key itself is never returned."
+
     provider: str
     base_url: str | None
     created_at: datetime

@@ -1,39 +1,36 @@
-"""Shared GraphQL shapes: page info, cursors, enums mapped from stored vocabularies."""
+"""Shared GraphQL shapes: page info, cursors, and the stored vocabularies as GraphQL enums."""
 
 from __future__ import annotations
 
 import base64
 import uuid
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
 from domain.errors import BadInput
 from persistence import enums as E
+from persistence.enums import AspectRatio as AspectRatio
+from persistence.enums import GenerationType as GenerationType
+from persistence.enums import PipelineStage as PipelineStage
+from persistence.enums import PublicationStatus as PublicationStatus
+from persistence.enums import QuotaPeriod as QuotaPeriod
+from persistence.enums import Role as Role
+from persistence.enums import StageStatus as StageStatus
+from persistence.enums import VideoStatus as VideoStatus
 
-
-def _mirror(enum_cls: type[Enum], name: str) -> type[Enum]:
-    """A GraphQL enum with the stored enum's member names (values are the stored ones)."""
-    return strawberry.enum(Enum(name, {m.name: m.value for m in enum_cls}), name=name)  # type: ignore[call-overload,no-any-return]
-
-
-Role = _mirror(E.Role, "Role")
-VideoStatus = _mirror(E.VideoStatus, "VideoStatus")
-AspectRatio = _mirror(E.AspectRatio, "AspectRatio")
-PipelineStage = _mirror(E.PipelineStage, "PipelineStage")
-StageStatus = _mirror(E.StageStatus, "StageStatus")
-GenerationType = _mirror(E.GenerationType, "GenerationType")
-QuotaPeriod = _mirror(E.QuotaPeriod, "QuotaPeriod")
-PublicationStatus = _mirror(E.PublicationStatus, "PublicationStatus")
-
-
-def to_gql(gql_enum: type[Enum], value: Enum | None):  # type: ignore[no-untyped-def]
-    return None if value is None else gql_enum[value.name]  # type: ignore[index]
-
-
-def to_domain(domain_enum: type[Enum], value: Enum | None):  # type: ignore[no-untyped-def]
-    return None if value is None else domain_enum[value.name]  # type: ignore[index]
+# The stored enums are the GraphQL enums: same member names, registered once here.
+for _stored in (
+    E.Role,
+    E.VideoStatus,
+    E.AspectRatio,
+    E.PipelineStage,
+    E.StageStatus,
+    E.GenerationType,
+    E.QuotaPeriod,
+    E.PublicationStatus,
+):
+    strawberry.enum(_stored)
 
 
 @strawberry.type

@@ -10,11 +10,11 @@ import strawberry
 
 from domain.permissions import permissions_of
 from domain.user import active_roles, sees_private_profile
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import Permission
 from persistence.user import User as UserRow
-from schema.common import Role, VideoStatus, to_domain
-from schema.context import Info
+from schema.common import Role, VideoStatus
 from schema.node import Node, to_global_id
-from schema.permissions import Permission
 
 if TYPE_CHECKING:
     from schema.video import VideoConnection
@@ -79,11 +79,11 @@ class User(Node):
         return self.last_login_value if self._private(info) else None
 
     @strawberry.field(description=_PRIVATE + "; empty for others.")
-    async def roles(self, info: Info) -> list[Role]:  # type: ignore[valid-type]
+    async def roles(self, info: Info) -> list[Role]:
         if not self._private(info):
             return []
         rows = await info.context.loaders.roles.load(self.raw_id)
-        return [Role[r.name] for r in sorted(active_roles(rows), key=lambda r: r.name)]  # type: ignore[index]
+        return sorted(active_roles(rows), key=lambda r: r.name)
 
     @strawberry.field(description=_PRIVATE + "; empty for others.")
     async def permissions(self, info: Info) -> list[Permission]:  # type: ignore[valid-type]
@@ -99,17 +99,11 @@ class User(Node):
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: VideoStatus | None = None,  # type: ignore[valid-type]
+        status: VideoStatus | None = None,
     ) -> Annotated[VideoConnection, strawberry.lazy("schema.video")]:
         from schema.video import video_connection
 
-        return await video_connection(info, self.raw_id, first, after, to_domain_status(status))  # type: ignore[arg-type]
-
-
-def to_domain_status(status: object) -> object:
-    from persistence.enums import VideoStatus as S
-
-    return to_domain(S, status)  # type: ignore[arg-type]
+        return await video_connection(info, self.raw_id, first, after, status)
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from domain import video as video_domain
+from graphql_runtime.context import Info
 from persistence.analytics import VideoStatistics as StatsRow
 from persistence.enums import PipelineStage as StageE
 from persistence.enums import StageStatus as StageStatusE
@@ -25,20 +26,18 @@ from schema.common import (
     decode_cursor,
     encode_cursor,
     page_size,
-    to_gql,
 )
-from schema.context import Info
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
-    from schema.social import Publication
+    from schema.publishing import Publication
     from schema.user import User
 
 
 @strawberry.type
 class StageRun:
-    stage: PipelineStage  # type: ignore[valid-type]
-    status: StageStatus  # type: ignore[valid-type]
+    stage: PipelineStage
+    status: StageStatus
     progress: int
     attempts: int
     started_at: datetime | None
@@ -88,9 +87,9 @@ class Video(Node):
     description: str | None
     prompt: str
     script_content: str | None
-    status: VideoStatus  # type: ignore[valid-type]
+    status: VideoStatus
     processing_progress: int
-    current_stage: PipelineStage | None  # type: ignore[valid-type]
+    current_stage: PipelineStage | None
     processing_error: str | None
     duration: float | None
     resolution: str | None
@@ -100,11 +99,11 @@ class Video(Node):
     seo_title: str | None
     seo_description: str | None
     seo_keywords: list[str]
-    aspect_ratio: AspectRatio  # type: ignore[valid-type]
+    aspect_ratio: AspectRatio
     target_duration_seconds: int
     voice: str | None
     language: str
-    failed_stage: PipelineStage | None  # type: ignore[valid-type]
+    failed_stage: PipelineStage | None
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
@@ -120,9 +119,9 @@ class Video(Node):
             description=row.description,
             prompt=row.prompt,
             script_content=row.script_content,
-            status=to_gql(VideoStatus, row.status),
+            status=row.status,
             processing_progress=row.processing_progress,
-            current_stage=to_gql(PipelineStage, row.current_stage),
+            current_stage=row.current_stage,
             processing_error=row.processing_error,
             duration=row.duration,
             resolution=row.resolution,
@@ -132,11 +131,11 @@ class Video(Node):
             seo_title=row.seo_title,
             seo_description=row.seo_description,
             seo_keywords=list(row.seo_keywords or []),
-            aspect_ratio=to_gql(AspectRatio, row.aspect_ratio),
+            aspect_ratio=row.aspect_ratio,
             target_duration_seconds=row.target_duration,
             voice=row.voice,
             language=row.language,
-            failed_stage=to_gql(PipelineStage, row.failed_stage),
+            failed_stage=row.failed_stage,
             created_at=row.created_at,
             updated_at=row.updated_at,
             published_at=row.published_at,
@@ -186,8 +185,8 @@ class Video(Node):
             r = by_stage.get(stage)
             out.append(
                 StageRun(
-                    stage=to_gql(PipelineStage, stage),
-                    status=to_gql(StageStatus, r.status if r else StageStatusE.PENDING),
+                    stage=stage,
+                    status=r.status if r else StageStatusE.PENDING,
                     progress=r.progress if r else 0,
                     attempts=r.attempts if r else 0,
                     started_at=r.started_at if r else None,
@@ -232,8 +231,8 @@ class Video(Node):
     @strawberry.field(description="Where the video was published or is scheduled to be, oldest first.")
     async def publications(
         self, info: Info
-    ) -> list[Annotated[Publication, strawberry.lazy("schema.social")]]:
-        from schema.social import publications_of
+    ) -> list[Annotated[Publication, strawberry.lazy("schema.publishing")]]:
+        from schema.publishing import publications_of
 
         return await publications_of(info, self.row.id)
 
@@ -258,9 +257,9 @@ _ATTRIBUTES: list[tuple[str, str, Callable[[Any], Any] | None]] = [
     ("description", "description", None),
     ("prompt", "prompt", None),
     ("script_content", "script_content", None),
-    ("status", "status", lambda v: to_gql(VideoStatus, v)),
+    ("status", "status", None),
     ("processing_progress", "processing_progress", None),
-    ("current_stage", "current_stage", lambda v: to_gql(PipelineStage, v)),
+    ("current_stage", "current_stage", None),
     ("processing_error", "processing_error", None),
     ("duration", "duration", None),
     ("resolution", "resolution", None),
@@ -270,11 +269,11 @@ _ATTRIBUTES: list[tuple[str, str, Callable[[Any], Any] | None]] = [
     ("seo_title", "seo_title", None),
     ("seo_description", "seo_description", None),
     ("seo_keywords", "seo_keywords", list),
-    ("aspect_ratio", "aspect_ratio", lambda v: to_gql(AspectRatio, v)),
+    ("aspect_ratio", "aspect_ratio", None),
     ("target_duration_seconds", "target_duration", None),
     ("voice", "voice", None),
     ("language", "language", None),
-    ("failed_stage", "failed_stage", lambda v: to_gql(PipelineStage, v)),
+    ("failed_stage", "failed_stage", None),
     ("created_at", "created_at", None),
     ("updated_at", "updated_at", None),
     ("published_at", "published_at", None),
@@ -317,7 +316,7 @@ OWNER_COLUMNS = (
 
 def video_columns(fields: set[str]) -> tuple[str, ...] | None:
     """The video columns these Video fields need (None: every column)."""
-    from schema.projection import columns_for
+    from graphql_runtime.projection import columns_for
 
     return columns_for(fields, _COLUMNS_OF_FIELD, _ALWAYS)
 
@@ -325,7 +324,7 @@ def video_columns(fields: set[str]) -> tuple[str, ...] | None:
 async def _media_url(info: Info, key: str | None, row: VideoRow) -> str | None:
     if not key:
         return None
-    storage = info.context.resources.extras["storage"]
+    storage = info.context.resources.storage
     return await video_domain.media_url(storage, key)
 
 
@@ -355,7 +354,7 @@ async def video_connection(
 ) -> VideoConnection:
     """One statement for the page (the owner joined when selected), one more for totalCount
     and one per batched list field (stages, versions…) when selected: never one per video."""
-    from schema.projection import selected
+    from graphql_runtime.projection import selected
 
     limit = page_size(first)
     fields = selected(info, "edges", "node")
@@ -391,8 +390,8 @@ async def video_connection(
 @strawberry.type
 class VideoProgressEvent:
     video_id: strawberry.ID
-    status: VideoStatus  # type: ignore[valid-type]
-    stage: PipelineStage | None  # type: ignore[valid-type]
+    status: VideoStatus
+    stage: PipelineStage | None
     progress: int = strawberry.field(description="Overall 0..100; never decreases within one run.")
     message: str | None
     at: datetime
@@ -407,7 +406,7 @@ class CreateVideoInput:
         default=None, description="Your own narration; when given, script generation is skipped."
     )
     description: str | None = None
-    aspect_ratio: AspectRatio | None = AspectRatio.PORTRAIT  # type: ignore[valid-type,attr-defined]
+    aspect_ratio: AspectRatio | None = AspectRatio.PORTRAIT
     target_duration_seconds: int | None = 60
     voice: str | None = strawberry.field(
         default=None, description="Provider voice id; the built-in offline voice when omitted."

@@ -214,7 +214,7 @@ async def resources(
         database_url=str(settings.database_url),
         redis_url=settings.redis_url,
     )
-    res.extras["storage"] = make_storage(settings)
+    res.storage = make_storage(settings)
     bus = await start_events(res)
     yield res
     await bus.stop()

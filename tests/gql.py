@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.identity import Principal
+from graphql_runtime.context import Context
 from resolvers.root import schema
-from schema.context import Context
 
 
 async def execute(

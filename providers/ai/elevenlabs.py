@@ -33,7 +33,7 @@ from providers.ai.base import (
     Voice,
 )
 from providers.ai.errors import ProviderRejectedError, cause_for, map_elevenlabs_error
-from providers.ai.openai import PcmAudio, write_wav
+from providers.ai.formats import PcmAudio, write_wav
 from providers.net import OutboundPolicy, http_client
 
 _NO_RETRIES: Any = {"max_retries": 0}

@@ -30,7 +30,7 @@ from providers.ai.base import (
     Usage,
 )
 from providers.ai.errors import ProviderRejectedError, cause_for, map_gemini_error
-from providers.ai.openai import fit_image
+from providers.ai.formats import fit_image
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
 from providers.net import OutboundPolicy, http_client, refusing_sync_client
 

@@ -16,13 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import math
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -48,6 +45,7 @@ from providers.ai.errors import (
     cause_for,
     map_openai_error,
 )
+from providers.ai.formats import PcmAudio, fit_image, read_wav, write_wav
 from providers.ai.prompts import max_output_tokens, parse_script, system_prompt, user_prompt
 from providers.net import (
     UNRESTRICTED,
@@ -213,23 +211,6 @@ def closest_size(width: int, height: int, sizes: Sequence[str]) -> str:
     return min(sizes, key=key)
 
 
-def fit_image(data: bytes, width: int, height: int) -> bytes:
-    """Centre-crop to the aspect ratio and resize to exactly width x height; PNG out."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            picture = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ValueError(f"not a readable image: {exc}") from exc
-    if picture.size != (width, height):
-        picture = ImageOps.fit(picture, (width, height), method=Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
-
-
 class OpenAIImages(_OpenAIBase):
     default_model = "gpt-image-1"
 
@@ -333,62 +314,6 @@ class OpenAIImages(_OpenAIBase):
 
 
 # ------------------------------------------------------------------ speech
-
-
-@dataclass(frozen=True)
-class PcmAudio:
-    """Little-endian PCM frames plus their format."""
-
-    frames: bytes
-    sample_rate: int
-    channels: int
-    sample_width: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.frames) / float(self.sample_rate * self.channels * self.sample_width)
-
-
-def read_wav(data: bytes) -> PcmAudio:
-    """Parse a PCM WAV tolerantly: streamed WAVs (OpenAI's included) carry placeholder
-    sizes (0xFFFFFFFF or 0) in the RIFF and data headers, so the data runs to the end."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError("not a WAV file")
-    pos = 12
-    fmt: tuple[int, int, int, int] | None = None
-    while pos + 8 <= len(data):
-        chunk_id = data[pos : pos + 4]
-        (size,) = struct.unpack_from("<I", data, pos + 4)
-        body = pos + 8
-        if chunk_id == b"fmt ":
-            if size < 16 or body + 16 > len(data):
-                raise ValueError("truncated WAV fmt chunk")
-            audio_format, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
-            fmt = (audio_format, channels, rate, bits)
-        elif chunk_id == b"data":
-            if fmt is None:
-                raise ValueError("WAV data before fmt")
-            audio_format, channels, rate, bits = fmt
-            if audio_format not in (1, 0xFFFE) or bits != 16 or channels < 1 or rate < 1:
-                raise ValueError(f"unsupported WAV encoding (format {audio_format}, {bits} bits)")
-            end = len(data) if size in (0, 0xFFFFFFFF) or body + size > len(data) else body + size
-            frame = channels * 2
-            frames = data[body:end]
-            frames = frames[: len(frames) - len(frames) % frame]
-            return PcmAudio(frames, rate, channels, 2)
-        pos = body + size + (size & 1)
-    raise ValueError("WAV without a data chunk")
-
-
-def write_wav(path: Path, audio: PcmAudio) -> None:
-    import wave
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(audio.channels)
-        out.setsampwidth(audio.sample_width)
-        out.setframerate(audio.sample_rate)
-        out.writeframes(audio.frames)
 
 
 _WORD = re.compile(r"\S+")

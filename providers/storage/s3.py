@@ -1,7 +1,7 @@
 """Objects in an S3-compatible bucket (AWS S3, MinIO, R2, …) through aioboto3.
 
 One aioboto3 Session per storage; one long-lived client per event loop, opened on first use
-and closed by `aclose()` (register it as resources.extras["close:storage"]). Downloads are
+and closed by `aclose()` (register it as one of resources.closers). Downloads are
 presigned GET URLs that expire. Every S3 PUT is atomic, so readers never see half an object;
 big files go up as a multipart upload, which becomes visible only when completed.
 """

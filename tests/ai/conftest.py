@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.ai import AIChains
+from domain.ai.chains import AIChains
 from persistence.enums import GenerationType, Role
 from providers.ai.base import (
     ImageRequest,
@@ -115,7 +115,7 @@ def stub_chains(resources: Any, text: Any = None, image: Any = None, speech: Any
         speech=chain("speech", speech, PiperSpeech()),
         settings=resources.settings,
     )
-    resources.extras["ai_chains"] = chains
+    resources.ai_chains = chains
     return chains
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from domain.ai import AIService, Caller
+from domain.ai.service import AIService, Caller
 from persistence.ai import AIGeneration
 from persistence.enums import GenerationStatus, GenerationType, Role
 from providers.ai.base import ImageRequest, ScriptRequest, SpeechRequest

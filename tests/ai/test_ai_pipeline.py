@@ -55,7 +55,7 @@ async def openai_resources(tmp_path, e2e_database, services, redis_prefix, redis
         speech_providers=["piper"],
     )
     res = await build_resources(settings)
-    res.extras["storage"] = make_storage(settings)
+    res.storage = make_storage(settings)
     await start_events(res)
     yield res
     await res.close()

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from domain.ai import AIService, Caller
+from domain.ai.plans import Plan
+from domain.ai.quota import QuotaService, period_end
+from domain.ai.service import AIService, Caller
 from domain.errors import QuotaExceeded
-from domain.plans import Plan
-from domain.quota import QuotaService, period_end
 from persistence.ai import AIGeneration, AIQuota
 from persistence.enums import GenerationStatus, GenerationType, QuotaPeriod, Role
 from providers.ai.base import ScriptRequest
@@ -200,7 +200,7 @@ async def test_pipeline_calls_out_of_quota_fall_back_to_offline(resources, sessi
     stub_chains(resources, text=stub)
     ai = AIService(
         resources.sessionmaker,
-        resources.extras["ai_chains"],
+        resources.ai_chains,
         quotas=QuotaService(resources.sessionmaker, plan_for=fixed_plan(daily=1)),
     )
     await ai.write_script(Caller(user.id), ScriptRequest("a", 20))

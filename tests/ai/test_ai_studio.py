@@ -52,7 +52,7 @@ async def test_generate_image_needs_premium_and_stores_the_picture(resources, se
     assert r.data["generateImage"]["width"] == 320 and r.data["generateImage"]["height"] == 240
     url = r.data["generateImage"]["url"]
     assert f"generations/{user.id}/" in url
-    storage = resources.extras["storage"]
+    storage = resources.storage
     key = url.split("?")[0].split(f"generations/{user.id}/")[1]
     data = await storage.get_bytes(f"generations/{user.id}/{key}")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -64,6 +64,6 @@ async def pooled_resources(
         _env_file=None,  # type: ignore[call-arg]
     )
     res = await build_resources(settings)
-    res.extras["storage"] = make_storage(settings)
+    res.storage = make_storage(settings)
     yield res
     await res.close()

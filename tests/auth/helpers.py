@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from domain.auth import authenticate_bearer
+from domain.authentication import authenticate_bearer
 from domain.identity import Principal
 from tests.gql import codes, execute
 

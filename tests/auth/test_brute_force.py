@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from domain import ratelimit
 from domain.identity import Principal
-from persistence.auth import AuditEvent
-from schema.context import Context
+from graphql_runtime.context import Context
+from persistence.audit import AuditEvent
 from tests.auth.helpers import LOGIN, PASSWORD, codes, register
 
 

@@ -1,7 +1,7 @@
 """Every root field x every role (and anonymous), generated from the schema itself.
 
 A field either carries @requiresPermission (anonymous → UNAUTHENTICATED, a role without the
-permission → FORBIDDEN, a role with it → neither) or is listed in schema.permissions.PUBLIC_FIELDS.
+permission → FORBIDDEN, a role with it → neither) or is listed in graphql_runtime.permissions.PUBLIC_FIELDS.
 A new root field with neither fails `test_every_root_field_has_a_rule`."""
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from strawberry.permission import PermissionExtension
 
 from domain.identity import Principal
 from domain.permissions import ROLE_PERMISSIONS
+from graphql_runtime.context import Context
+from graphql_runtime.permissions import PUBLIC_FIELDS, RequiresPermission, permission_rules
 from persistence.enums import Role
 from resolvers.root import schema
-from schema.context import Context
-from schema.permissions import PUBLIC_FIELDS, RequiresPermission, permission_rules
 from tests.factories import make_user
 
 # Root fields of features still in flight, without a rule yet. Strict: once a field gets a rule,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from domain import accounts
 from domain.mail import outbox_dir
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from persistence.user import User
 from tests.auth.helpers import PASSWORD, REGISTER, codes, execute, register, unique_name
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from domain.crypto import DecryptionError, decrypt, encrypt
 from domain.identity import Principal
 from domain.mail import outbox_dir
-from persistence.auth import AuditEvent
+from graphql_runtime.context import Context
+from persistence.audit import AuditEvent
 from persistence.enums import Role
 from persistence.user import UserRole
-from schema.context import Context
 from tests.auth.helpers import ME, PASSWORD, REFRESH, codes, execute, login, principal, register
 from tests.factories import make_user
 
@@ -147,7 +147,7 @@ async def test_change_password(resources):
 
 
 async def test_api_key_auth_and_revocation(resources):
-    from domain.auth import authenticate_http
+    from domain.authentication import authenticate_http
     from domain.errors import Unauthenticated
 
     reg = await register(resources)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from domain import tokens
 from domain.errors import Unauthenticated
-from persistence.auth import RefreshToken
+from persistence.accounts import RefreshToken
 from persistence.user import User
 from runtime.settings import Settings
 from tests.auth.helpers import LOGOUT, ME, REFRESH, codes, execute, login, principal, register

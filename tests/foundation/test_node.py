@@ -2,7 +2,7 @@
 
 from persistence.ai import AIGeneration
 from persistence.enums import GenerationStatus, GenerationType, PublicationStatus, Role
-from persistence.social import PlatformConnection, Publication
+from persistence.publishing import PlatformConnection, Publication
 from schema.node import to_global_id
 from tests.factories import make_user, make_video, principal_for
 from tests.gql import codes, execute

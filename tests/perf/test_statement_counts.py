@@ -26,10 +26,10 @@ from sqlalchemy import event
 
 from persistence.ai import AIGeneration
 from persistence.analytics import VideoStatistics
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from persistence.enums import GenerationStatus, GenerationType, PipelineStage, Role, StageStatus, VideoStatus
 from persistence.partner import ApiKey
-from persistence.social import PlatformConnection, Publication
+from persistence.publishing import PlatformConnection, Publication
 from persistence.video import StageRunRow, VideoVersion
 from resolvers.root import schema
 from tests.factories import make_user, make_video, principal_for

@@ -23,7 +23,7 @@ async def live_resources(tmp_path, e2e_database, services, redis_prefix, redis_c
         _env_file=None,
     )
     res = await build_resources(settings)
-    res.extras["storage"] = make_storage(settings)
+    res.storage = make_storage(settings)
     await start_events(res)
     yield res
     await res.close()

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from domain.ai import AIChains, build_image_providers, build_speech_providers, build_text_providers
+from domain.ai.chains import AIChains
 from persistence.enums import PipelineStage, Role, StageStatus, VideoStatus
 from persistence.video import VideoRepository
 from providers.ai.base import ImageRequest, ImageResult, PermanentProviderError, SpeechRequest, Voice
 from providers.ai.chain import FallbackChain
+from providers.ai.registry import build_image_providers, build_speech_providers, build_text_providers
 from schema.node import from_global_id
 from tests.factories import make_user, principal_for
 from tests.gql import codes, execute
@@ -96,7 +97,7 @@ async def state(resources, gid: str):  # type: ignore[no-untyped-def]
 async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
     owner = await premium_owner(live_resources)
     slow = DelayedImages(seconds=60, answers=False)
-    live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[slow])
+    live_resources.ai_chains = chains(live_resources.settings, images=[slow])
     gid = await create(live_resources, owner)
     worker = asyncio.create_task(drain(live_resources))
     for _ in range(300):
@@ -131,7 +132,7 @@ async def test_cancel_during_visuals_stops_the_running_stage(live_resources):
 @pytest.mark.slow
 async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: Path):
     owner = await premium_owner(live_resources)
-    live_resources.extras["ai_chains"] = chains(live_resources.settings, speech=[BrokenSpeech()])
+    live_resources.ai_chains = chains(live_resources.settings, speech=[BrokenSpeech()])
     gid = await create(live_resources, owner)
     await drain(live_resources)
     video, runs = await state(live_resources, gid)
@@ -144,7 +145,7 @@ async def test_failed_stage_then_retry_resumes_there(live_resources, tmp_path: P
     narration = next(s for s in seen["stages"] if s["stage"] == "NARRATION")
     assert narration["status"] == "FAILED" and narration["errorMessage"]
 
-    live_resources.extras["ai_chains"] = chains(live_resources.settings)
+    live_resources.ai_chains = chains(live_resources.settings)
     r = await execute(
         live_resources,
         "mutation($id: ID!) { retryVideo(id: $id) { status processingProgress } }",
@@ -189,7 +190,7 @@ async def test_regenerate_adds_a_version_and_keeps_the_old_file(live_resources):
         "video"
     ]["versions"]
     assert [v["version"] for v in versions] == [1, 2] and "aspect ratio" in versions[1]["changes"]
-    storage = live_resources.extras["storage"]
+    storage = live_resources.storage
     assert storage.path_of(first.file_key).exists() and video.file_key != first.file_key
 
 
@@ -216,8 +217,8 @@ async def test_progress_stream_starts_from_the_stored_state_and_ends_on_terminal
 
 
 async def test_my_video_events_streams_only_my_videos(live_resources):
+    from graphql_runtime.context import Context
     from resolvers.root import schema
-    from schema.context import Context
 
     mine, other = await premium_owner(live_resources), await premium_owner(live_resources)
     ctx = Context(resources=live_resources, principal=principal_for(mine, (Role.PREMIUM,)))
@@ -248,7 +249,7 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
 async def test_deleting_a_video_mid_stage_leaves_no_files(live_resources):
     owner = await premium_owner(live_resources)
     late = DelayedImages(seconds=0.1)
-    live_resources.extras["ai_chains"] = chains(live_resources.settings, images=[late])
+    live_resources.ai_chains = chains(live_resources.settings, images=[late])
     gid = await create(live_resources, owner)
     _, vid = from_global_id(gid)
     worker = asyncio.create_task(drain(live_resources))
@@ -261,6 +262,6 @@ async def test_deleting_a_video_mid_stage_leaves_no_files(live_resources):
     assert r.errors is None and r.data["deleteVideo"] is True
     await asyncio.wait_for(worker, 30)
     await asyncio.sleep(0.2)
-    folder = live_resources.extras["storage"].path_of(f"videos/{vid}")
+    folder = live_resources.storage.path_of(f"videos/{vid}")
     leftovers = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
     assert leftovers == []

@@ -60,7 +60,7 @@ async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path):
     q = "query($id: ID!) { video(id: $id) { fileUrl thumbnailUrl subtitlesUrl versions { version } } }"
     r = await execute(live_resources, q, {"id": str(r.data["createVideo"]["id"])}, principal_for(owner))
     assert r.errors is None and r.data["video"]["versions"] == [{"version": 1}]
-    path = live_resources.extras["storage"].path_of(video.file_key)
+    path = live_resources.storage.path_of(video.file_key)
     info = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
     ).stderr
@@ -223,7 +223,7 @@ async def test_a_topic_video_comes_out_at_the_asked_length(live_resources):
     # The thumbnail starts from a picture without a heading: a scene's, or a cover made for it.
     async with live_resources.sessionmaker() as s:
         runs = {row.stage.value: row for row in (await VideoRepository(s).stage_runs([vid]))[vid]}
-    storage = live_resources.extras["storage"]
+    storage = live_resources.storage
     script = json.loads(await storage.get_bytes(runs["script"].metadata_["script_key"]))
     cover = runs["visuals"].metadata_["cover_key"]
     if all(scene["heading"] for scene in script["scenes"]):

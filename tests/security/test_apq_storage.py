@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from domain.identity import Principal
 from domain.persisted_queries import QUOTA_EXCEEDED, TOO_LARGE
+from graphql_runtime.context import Context
 from persistence.partner import PersistedDocument
-from schema.context import Context
 from tests.gql import codes
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from domain import audit
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from providers.storage.local import LocalStorage, sign
 
 SECURITY_HEADERS = {
@@ -38,7 +38,7 @@ async def media(tmp_path: Path):
     settings = Settings(environment="test", data_dir=tmp_path / "data", secret_key="m" * 40, _env_file=None)  # type: ignore[arg-type,call-arg]
     storage = LocalStorage(tmp_path / "media", settings.public_base_url, settings.signing_secret)
     app = create_app(settings, run_worker=False)
-    app.state.runtime_state["resources"] = SimpleNamespace(extras={"storage": storage})
+    app.state.runtime_state["resources"] = SimpleNamespace(storage=storage)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield storage, client
 

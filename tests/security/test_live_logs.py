@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from domain import audit
-from persistence.auth import AuditEvent
+from persistence.audit import AuditEvent
 from providers.storage.local import sign
 from tests.live import LiveServer, service_env
 

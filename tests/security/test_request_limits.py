@@ -22,9 +22,10 @@ CLONE = "mutation($n: String!, $s: Upload!) { cloneVoice(name: $n, sample: $s) {
 
 @pytest.fixture
 def view(resources):
-    from resolvers.view import GraphQLView
+    from graphql_runtime.view import GraphQLView
+    from resolvers.root import schema
 
-    return GraphQLView(lambda: resources, multipart_uploads_enabled=True)
+    return GraphQLView(lambda: resources, schema, multipart_uploads_enabled=True)
 
 
 def json_headers(**extra: str) -> list[tuple[str, str]]:

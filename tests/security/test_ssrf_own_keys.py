@@ -297,8 +297,8 @@ async def test_own_endpoint_failures_all_read_the_same(
 
 
 def test_only_own_base_urls_get_opaque_errors():
-    from domain.ai import make_own
     from providers.ai.opaque import OpaqueErrors
+    from providers.ai.registry import make_own
     from runtime.settings import Settings
 
     settings = Settings(environment="test", _env_file=None)  # type: ignore[call-arg]

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from jobs.social import refresh_statistics
+from jobs.analytics import refresh_statistics
 from persistence.ai import AIGeneration
 from persistence.analytics import VideoStatisticsDaily
 from persistence.enums import GenerationType, PublicationStatus, Role, VideoStatus
 from persistence.partitions import partition_name
-from persistence.social import Publication
+from persistence.publishing import Publication
 from providers.social.base import Credentials, PlatformStats
 from schema.node import to_global_id
 from tests.factories import make_user, make_video, principal_for
@@ -39,7 +39,7 @@ class FakeStats:
 
 async def published(session, resources, owner, video, external_id: str):  # type: ignore[no-untyped-def]
     from domain import crypto
-    from persistence.social import PlatformConnection
+    from persistence.publishing import PlatformConnection
 
     conn = PlatformConnection(
         user_id=owner.id,
@@ -65,7 +65,7 @@ async def published(session, resources, owner, video, external_id: str):  # type
 
 async def test_refresh_and_creator_analytics(resources, session) -> None:  # type: ignore[no-untyped-def]
     fake = FakeStats()
-    resources.extras["social_adapters"] = {"youtube": fake}
+    resources.social_adapters = {"youtube": fake}
     owner = await make_user(session, roles=(Role.CREATOR,))
     other = await make_user(session)
     v1 = await make_video(session, owner, status=VideoStatus.COMPLETED)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain import crypto
-from jobs.social import enqueue_publication, publish_due, publish_job_id
+from jobs.publishing import enqueue_publication, publish_due, publish_job_id
 from persistence.enums import PublicationStatus, Role, VideoStatus
-from persistence.social import PlatformConnection, Publication, SocialRepository
+from persistence.publishing import PlatformConnection, Publication, PublishingRepository
 from persistence.video import VideoRepository
 from providers.social.youtube import YouTubeAdapter
 from schema.node import from_global_id, to_global_id
@@ -33,15 +33,13 @@ PREMIUM = (Role.PREMIUM,)
 @pytest.fixture
 async def world(live_resources, fake_youtube: FakeYouTube):  # noqa: F811
     res = live_resources
-    res.extras["social_adapters"] = {"youtube": YouTubeAdapter(fake_youtube.url, timeout=10)}
+    res.social_adapters = {"youtube": YouTubeAdapter(fake_youtube.url, timeout=10)}
     async with res.sessionmaker() as s, s.begin():
         owner = await make_user(s, roles=PREMIUM)
         video = await make_video(
             s, owner, status=VideoStatus.COMPLETED, file_key="videos/x/v1/video.mp4", tags=["tea"]
         )
-    await res.extras["storage"].put_bytes(
-        video.file_key, b"\x00\x00\x00\x18ftypmp42" + b"m" * 50_000, "video/mp4"
-    )
+    await res.storage.put_bytes(video.file_key, b"\x00\x00\x00\x18ftypmp42" + b"m" * 50_000, "video/mp4")
     return res, owner, video, fake_youtube
 
 
@@ -52,7 +50,7 @@ async def connect(res, owner, token: str = "good-token") -> None:  # type: ignor
 
 async def publications(res, video_id) -> list[Publication]:  # type: ignore[no-untyped-def]
     async with res.sessionmaker() as s:
-        return await SocialRepository(s).publications_of_video(video_id)
+        return await PublishingRepository(s).publications_of_video(video_id)
 
 
 async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +63,7 @@ async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # t
         and r.data["connectPlatform"]["accountId"] == "UC123"
     )
     async with res.sessionmaker() as s:
-        row = (await SocialRepository(s).connections(owner.id))[0]
+        row = (await PublishingRepository(s).connections(owner.id))[0]
     assert b"good-token" not in row.access_token_encrypted  # encrypted at rest
     assert crypto.decrypt(res.settings, row.access_token_encrypted) == "good-token"
     assert crypto.decrypt(res.settings, row.refresh_token_encrypted or b"") == "r-secret"
@@ -92,7 +90,7 @@ async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # t
     r = await execute(res, LIST, {"id": gid}, me)
     assert r.data["publications"] == [{"id": pub["id"], "status": "PUBLISHED"}]
     uploaded = fake.videos[published["externalId"]]
-    assert bytes(uploaded.data) == await res.extras["storage"].get_bytes(video.file_key)
+    assert bytes(uploaded.data) == await res.storage.get_bytes(video.file_key)
     assert (
         uploaded.metadata["snippet"]["title"] == video.title and "tea" in uploaded.metadata["snippet"]["tags"]
     )
@@ -260,8 +258,8 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
             await super().upload(credentials, request)
             raise SystemExit("worker killed")  # nothing after this line runs in a dead worker
 
-    res.extras["social_adapters"] = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
-    from jobs.social import publish_video
+    res.social_adapters = {"youtube": DiesAfterUpload(fake.url, timeout=10)}
+    from jobs.publishing import publish_video
 
     with pytest.raises(SystemExit):
         await publish_video({"resources": res, "job_try": 1}, str(pid))
@@ -269,7 +267,7 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
     assert pub.status is PublicationStatus.PUBLISHING and pub.options.get("upload_session")
     assert len(fake.videos) == 1
 
-    res.extras["social_adapters"] = {"youtube": YouTubeAdapter(fake.url, timeout=10)}
+    res.social_adapters = {"youtube": YouTubeAdapter(fake.url, timeout=10)}
     assert await publish_video({"resources": res, "job_try": 2}, str(pid)) == "published"
     [pub] = await publications(res, video.id)
     assert pub.status is PublicationStatus.PUBLISHED and pub.external_id in fake.videos

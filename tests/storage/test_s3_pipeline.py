@@ -40,8 +40,8 @@ async def test_video_completes_on_s3_and_file_url_downloads(
     res = await build_resources(settings)
     storage = make_storage(settings)
     assert isinstance(storage, S3Storage)
-    res.extras["storage"] = storage
-    res.extras["close:storage"] = storage.aclose
+    res.storage = storage
+    res.closers.append(storage.aclose)
     await start_events(res)
     try:
         async with res.sessionmaker() as s, s.begin():

@@ -36,7 +36,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         )  # type: ignore[arg-type,call-arg]
         storage = LocalStorage(tmp_path / "media", settings.public_base_url, settings.signing_secret)
         app = create_app(settings, run_worker=False)
-        app.state.runtime_state["resources"] = SimpleNamespace(extras={"storage": storage})
+        app.state.runtime_state["resources"] = SimpleNamespace(storage=storage)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
             yield Backend("local", storage, client.get)
     else:

@@ -33,7 +33,7 @@ def test_exporters_and_sampling_from_settings():
 
 
 def test_masking_keeps_the_shape_of_documents():
-    from schema.tracing import mask_literals
+    from graphql_runtime.tracing import mask_literals
 
     doc = 'mutation { login(input: {login: "ada", password: "s3cr\\"et"}) { accessToken } }'
     assert mask_literals(doc) == 'mutation { login(input: {login: "?", password: "?"}) { accessToken } }'

@@ -8,10 +8,7 @@ timings come from sample counts, so they are exact for that file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
-import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +24,7 @@ from providers.ai.base import (
     Usage,
     Voice,
 )
+from providers.ai.formats import PcmAudio, write_wav
 
 from . import cpu
 
@@ -160,7 +158,7 @@ class PiperSpeech(SpeechProvider):
             raise PermanentProviderError(NAME, "nothing to say (the voice produced no audio)")
 
         pcm = (np.clip(np.concatenate(pieces), -1.0, 1.0) * 32767.0).astype("<i2")
-        self._write_wav(Path(request.output_path), pcm, sample_rate)
+        write_wav(Path(request.output_path), PcmAudio(pcm.tobytes(), sample_rate, 1, 2))
         chars = sum(len(t.text) for t in timings)
         return SpeechResult(
             path=Path(request.output_path),
@@ -169,19 +167,3 @@ class PiperSpeech(SpeechProvider):
             sentences=tuple(timings),
             usage=Usage(model=OFFLINE_VOICE_ID, units=chars),
         )
-
-    @staticmethod
-    def _write_wav(path: Path, pcm: np.ndarray, sample_rate: int) -> None:
-        """Write atomically: a temp file in the same folder, then rename."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".piper-", suffix=".wav", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(sample_rate)
-                wav.writeframes(pcm.tobytes())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise

@@ -57,7 +57,7 @@ class Publication(UUIDKey, Timestamps, Base):
     )
 
 
-class SocialRepository:
+class PublishingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -1,6 +1,6 @@
 """Every error leaves with a stable `extensions.code`; internal details never leave.
 Internal errors carry `extensions.requestId`, the id their (single) log entry has: logging is
-schema.error_log's job, not this module's."""
+graphql_runtime.error_log's job, not this module's."""
 
 from __future__ import annotations
 

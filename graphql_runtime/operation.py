@@ -1,14 +1,14 @@
 """Every GraphQL operation's lifecycle, in one extension, in this order:
 
 1. persisted query: the document filled in from its hash, or the request refused
-   (schema/persisted_queries.py);
+   (graphql_runtime/persisted_queries.py);
 2. admission: the caller counted against its ceiling (THROTTLED), a websocket's token
-   re-checked (schema/rate_limit.py);
+   re-checked (graphql_runtime/rate_limit.py);
 3. unit of work: a session on first use, commit or rollback, then after-commit work
-   (schema/unit_of_work.py), around parsing and validation from the document cache
-   (schema/document_cache.py) and execution, where a new persisted document is stored;
-4. error codes given on the way out, and to each subscription event (schema/errors.py);
-5. the outcome counted, refusals included (schema/metrics.py).
+   (graphql_runtime/unit_of_work.py), around parsing and validation from the document cache
+   (graphql_runtime/document_cache.py) and execution, where a new persisted document is stored;
+4. error codes given on the way out, and to each subscription event (graphql_runtime/errors.py);
+5. the outcome counted, refusals included (graphql_runtime/metrics.py).
 
 One extension rather than five: strawberry builds a wrapper for every hook of every extension
 on every request, which cost more than the hooks themselves."""
@@ -21,9 +21,9 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from domain.persisted_queries import Resolved
-from schema import document_cache, errors, metrics, persisted_queries, rate_limit
-from schema.document_cache import DocumentStore
-from schema.unit_of_work import unit_of_work
+from graphql_runtime import document_cache, errors, metrics, persisted_queries, rate_limit
+from graphql_runtime.document_cache import DocumentStore
+from graphql_runtime.unit_of_work import unit_of_work
 
 
 class OperationLifecycle(SchemaExtension):

@@ -19,9 +19,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from graphql_runtime.errors import classify
 from runtime.logs import format_exception, redact
 from runtime.request_id import request_id
-from schema.errors import classify
 
 log = logging.getLogger("autovideo.graphql")
 

@@ -6,8 +6,8 @@ import strawberry
 
 from domain import accounts
 from domain.accounts import Client
-from schema.auth import AuthPayload, LoginInput, RegisterInput
-from schema.context import Info
+from graphql_runtime.context import Info
+from schema.accounts import AuthPayload, LoginInput, RegisterInput
 
 
 def client_of(info: Info) -> Client:
@@ -15,7 +15,7 @@ def client_of(info: Info) -> Client:
 
 
 @strawberry.type
-class AuthMutation:
+class AccountsMutation:
     @strawberry.mutation
     async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
         ctx = info.context

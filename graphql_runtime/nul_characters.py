@@ -1,7 +1,7 @@
 """NUL characters written into a document (`"a\\u0000b"`, `"\\u{0}"`) are refused at validation.
 
 PostgreSQL text cannot hold U+0000, so such a string would fail deep in the database driver. The
-request edge (resolvers/request_limits.py) refuses NULs in JSON (variables, query text);
+request edge (graphql_runtime/request_limits.py) refuses NULs in JSON (variables, query text);
 this rule covers the string literals of the document itself, naming the argument."""
 
 from __future__ import annotations

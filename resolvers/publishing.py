@@ -6,34 +6,34 @@ from datetime import datetime
 
 import strawberry
 
-from domain import social as social_domain
+from domain import publishing as publishing_domain
 from domain.permissions import Permission as P
-from domain.social import adapters
-from jobs.social import enqueue_publication
-from schema.context import Info
+from graphql_runtime.context import Info
+from graphql_runtime.permissions import requires
 from schema.node import from_global_id
-from schema.permissions import requires
-from schema.social import PlatformConnection, Publication, PublishVideoInput
+from schema.publishing import PlatformConnection, Publication, PublishVideoInput
 
 
 @strawberry.type
-class SocialQuery:
+class PublishingQuery:
     @strawberry.field(
         description="The signed-in user's connected platform accounts.", extensions=requires(P.VIDEO_PUBLISH)
     )
     async def platform_connections(self, info: Info) -> list[PlatformConnection]:
-        rows = await social_domain.list_connections(info.context.session, info.context.principal)
+        rows = await publishing_domain.list_connections(info.context.session, info.context.principal)
         return [PlatformConnection.from_model(r) for r in rows]
 
     @strawberry.field(description="Publications of a video, oldest first.", extensions=requires(P.VIDEO_READ))
     async def publications(self, info: Info, video_id: strawberry.ID) -> list[Publication]:
         _, raw = from_global_id(video_id, "Video")
-        rows = await social_domain.publications_of_video(info.context.session, info.context.principal, raw)
+        rows = await publishing_domain.publications_of_video(
+            info.context.session, info.context.principal, raw
+        )
         return [Publication.from_model(r) for r in rows]
 
 
 @strawberry.type
-class SocialMutation:
+class PublishingMutation:
     @strawberry.mutation(
         description="Connect (or reconnect) a platform account; tokens are stored encrypted.",
         extensions=requires(P.VIDEO_PUBLISH),
@@ -48,7 +48,7 @@ class SocialMutation:
         expires_at: datetime | None = None,
         account_name: str | None = None,
     ) -> PlatformConnection:
-        data = social_domain.NewConnection(
+        data = publishing_domain.NewConnection(
             platform=platform,
             access_token=access_token,
             account_id=account_id,
@@ -56,7 +56,7 @@ class SocialMutation:
             expires_at=expires_at,
             account_name=account_name,
         )
-        row = await social_domain.connect_platform(
+        row = await publishing_domain.connect_platform(
             info.context.session, info.context.resources.settings, info.context.principal, data
         )
         return PlatformConnection.from_model(row)
@@ -66,24 +66,14 @@ class SocialMutation:
     )
     async def disconnect_platform(self, info: Info, id: strawberry.ID) -> bool:
         _, raw = from_global_id(id, "PlatformConnection")
-        await social_domain.disconnect_platform(info.context.session, info.context.principal, raw)
+        await publishing_domain.disconnect_platform(info.context.session, info.context.principal, raw)
         return True
 
     @strawberry.mutation(extensions=requires(P.VIDEO_PUBLISH))
     async def publish_video(self, info: Info, input: PublishVideoInput) -> Publication:
         _, raw = from_global_id(input.video_id, "Video")
-        resources = info.context.resources
-        pub = await social_domain.publish_video(
-            info.context.session,
-            info.context.principal,
-            raw,
-            input.platform,
-            input.scheduled_at,
-            set(adapters(resources)),
+        ctx = info.context
+        pub = await publishing_domain.publish_video(
+            ctx.session, ctx.resources, ctx, ctx.principal, raw, input.platform, input.scheduled_at
         )
-
-        async def enqueue() -> None:
-            await enqueue_publication(resources, pub.id, pub.scheduled_at)
-
-        info.context.after_commit(enqueue)
         return Publication.from_model(pub)

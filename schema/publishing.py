@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
-from persistence.social import PlatformConnection as ConnectionRow
-from persistence.social import Publication as PublicationRow
-from schema.common import PublicationStatus, to_gql
-from schema.context import Info
+from graphql_runtime.context import Info
+from persistence.publishing import PlatformConnection as ConnectionRow
+from persistence.publishing import Publication as PublicationRow
+from schema.common import PublicationStatus
 from schema.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class PlatformConnection(Node):
 class Publication(Node):
     row: strawberry.Private[PublicationRow]
     platform: str
-    status: PublicationStatus  # type: ignore[valid-type]
+    status: PublicationStatus
     scheduled_at: datetime | None
     published_at: datetime | None
     external_id: str | None
@@ -62,7 +61,7 @@ class Publication(Node):
             id=to_global_id("Publication", row.id),
             row=row,
             platform=row.platform,
-            status=to_gql(PublicationStatus, row.status),
+            status=row.status,
             scheduled_at=row.scheduled_at,
             published_at=row.published_at,
             external_id=row.external_id,
@@ -88,24 +87,6 @@ class PublishVideoInput:
     )
 
 
-def _publications_loader(info: Info) -> DataLoader[uuid.UUID, list[PublicationRow]]:
-    """Per operation, kept on the operation's Loaders object."""
-    loaders: Any = info.context.loaders
-    loader = getattr(loaders, "_social_publications", None)
-    if loader is None:
-        from persistence.social import SocialRepository
-
-        repo = SocialRepository(info.context.session)
-
-        async def load(keys: list[uuid.UUID]) -> list[list[PublicationRow]]:
-            found = await repo.publications_for_videos(list(keys))
-            return [sorted(found.get(k, []), key=lambda p: p.created_at) for k in keys]
-
-        loader = DataLoader(load_fn=load)  # type: ignore[arg-type]
-        loaders._social_publications = loader
-    return loader  # type: ignore[no-any-return]
-
-
 async def publications_of(info: Info, video_id: uuid.UUID) -> list[Publication]:
     """Video.publications: the video was already read under the access rules."""
-    return [Publication.from_model(r) for r in await _publications_loader(info).load(video_id)]
+    return [Publication.from_model(r) for r in await info.context.loaders.publications.load(video_id)]

@@ -1,6 +1,6 @@
 """Per-user AI quotas: user x generation type x period (DAILY = UTC day, MONTHLY = calendar month).
 
-Limits come from the user's plan (domain.plans; no active subscription means the free plan) and
+Limits come from the user's plan (domain.ai.plans; no active subscription means the free plan) and
 follow it live: every reservation writes the plan's current limit into the row. Rows are created
 lazily on first use. A reservation is one conditional UPDATE per period, in its own short
 transaction (so concurrent workers and requests see it at once, whatever the caller's transaction
@@ -26,8 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.ai.plans import Plan, plan_of
 from domain.errors import QuotaExceeded
-from domain.plans import Plan, plan_of
+from domain.identity import Principal
+from domain.transactions import separate_transaction
 from persistence.ai import AIRepository
 from persistence.enums import GenerationType, QuotaPeriod
 from persistence.user import UserRepository
@@ -108,7 +110,7 @@ class QuotaService:
         """Take `amount` units from both periods' quotas, or raise QuotaExceeded (nothing taken)."""
         now = self.clock()
         reset: dict[QuotaPeriod, datetime] = {}
-        async with self.sessionmaker() as session, session.begin():
+        async with separate_transaction(self.sessionmaker, why="SURVIVES_ROLLBACK") as session:
             plan = await self.plan_for(session, user_id)
             repo = AIRepository(session)
             for period in PERIODS:
@@ -126,7 +128,7 @@ class QuotaService:
     async def release(self, reservation: Reservation) -> None:
         """Give a reservation back (the call it paid for failed or did not need it). Never raises."""
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with separate_transaction(self.sessionmaker, why="SURVIVES_ROLLBACK") as session:
                 repo = AIRepository(session)
                 for period, reset_at in reservation.reset_at.items():
                     await repo.give_back(
@@ -166,3 +168,7 @@ async def quotas_of(
                 )
             )
     return out
+
+
+async def my_quotas(session: AsyncSession, principal: Principal) -> list[QuotaView]:
+    return await quotas_of(session, principal.require_user())

@@ -9,46 +9,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from domain import tokens
 from domain.errors import Unauthenticated
+from domain.hooks import Hooks
 from domain.identity import Principal
+from domain.transactions import separate_read
 from persistence.enums import Role
 
 if TYPE_CHECKING:
     from runtime.resources import Resources
 
 AUTH_STATE_TTL_SECONDS = 30
-
-
-class Hooks(Protocol):
-    """What the caller runs around the transaction (schema.context.Context provides both)."""
-
-    def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None: ...
-
-    def regardless(self, fn: Callable[[], Awaitable[None]]) -> None: ...
-
-
-class ImmediateHooks:
-    """For callers without a unit of work (CLI, tests): collect, then `run()` after committing."""
-
-    def __init__(self) -> None:
-        self.pending: list[Callable[[], Awaitable[None]]] = []
-
-    def after_commit(self, fn: Callable[[], Awaitable[None]]) -> None:
-        self.pending.append(fn)
-
-    def regardless(self, fn: Callable[[], Awaitable[None]]) -> None:
-        self.pending.append(fn)
-
-    async def run(self) -> None:
-        for fn in self.pending:
-            await fn()
-        self.pending.clear()
 
 
 @dataclass(frozen=True)
@@ -84,7 +60,7 @@ async def load_auth_state(
             return AuthState.from_json(json.loads(hit))
     from persistence.user import UserRepository
 
-    async with resources.sessionmaker() as session:
+    async with separate_read(resources.sessionmaker, why="AUTHENTICATION") as session:
         repo = UserRepository(session)
         user = await repo.get(user_id)
         rows = (await repo.roles_of([user_id]))[user_id] if user else []

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from domain.admission import admit_bearer, count_operation
 from domain.errors import DomainError, Throttled
 from domain.identity import Principal
-from schema.context import Context
+from graphql_runtime.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def _admit_websocket_operation(context: Context) -> Throttled | None:
         return await count_operation(context.resources, context.principal)
     except RedisError as exc:
         # The token cannot be re-checked (revocations live in Redis): refuse the operation with
-        # SERVICE_UNAVAILABLE, as HTTP answers 503 (resolvers/unavailable.py), never run it as before.
+        # SERVICE_UNAVAILABLE, as HTTP answers 503 (graphql_runtime/unavailable.py), never run it as before.
         from domain.availability import ServiceUnavailable
 
         raise ServiceUnavailable("redis") from exc

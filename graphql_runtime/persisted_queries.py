@@ -1,6 +1,6 @@
 """Apollo APQ: the operation's document filled in from extensions.persistedQuery.
 
-It comes first in the operation's lifecycle (schema/operation.py): when it refuses a request
+It comes first in the operation's lifecycle (graphql_runtime/operation.py): when it refuses a request
 (unknown hash, hash mismatch, not allow-listed) it raises before anything else has started, so
 no transaction is left open, and the error already carries its extensions.code.
 
@@ -26,7 +26,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from domain.persisted_queries import Resolved, register, resolve
-from schema.context import Context
+from graphql_runtime.context import Context
 
 _from_socket: contextvars.ContextVar[Resolved | None] = contextvars.ContextVar(
     "persisted_query_from_socket", default=None

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
-from schema.context import Context, Operation, current_operation
+from graphql_runtime.context import Context, Operation, current_operation
 
 log = logging.getLogger(__name__)
 

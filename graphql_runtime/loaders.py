@@ -29,10 +29,12 @@ def _by_key(fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: Any = No
 class Loaders:
     def __init__(self, session: AsyncSession, principal: Principal, resources: Resources) -> None:
         from persistence.analytics import AnalyticsRepository
+        from persistence.publishing import PublishingRepository
         from persistence.user import UserRepository
         from persistence.video import VideoRepository
 
         users, videos, stats = UserRepository(session), VideoRepository(session), AnalyticsRepository(session)
+        publishing = PublishingRepository(session)
 
         async def fetch_users(ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
             return {u.id: u for u in await users.get_many(ids)}
@@ -40,9 +42,14 @@ class Loaders:
         async def fetch_videos(ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
             return {v.id: v for v in await videos.get_many(ids)}
 
+        async def fetch_publications(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+            found = await publishing.publications_for_videos(ids)
+            return {k: sorted(rows, key=lambda p: p.created_at) for k, rows in found.items()}
+
         self.user = _by_key(fetch_users)
         self.video = _by_key(fetch_videos)
         self.roles = _by_key(users.roles_of, default=[])
         self.stage_runs = _by_key(videos.stage_summaries, default=[])
         self.versions = _by_key(videos.versions, default=[])
         self.statistics = _by_key(stats.statistics_for_videos, default=[])
+        self.publications = _by_key(fetch_publications, default=[])

@@ -11,15 +11,15 @@ from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 
 from domain.identity import Principal
-from resolvers.request_limits import LimitedGraphQL, LimitedTransportWSHandler, RequestLimits
-from resolvers.unavailable import (
+from graphql_runtime.context import Context
+from graphql_runtime.request_limits import LimitedGraphQL, LimitedTransportWSHandler, RequestLimits
+from graphql_runtime.unavailable import (
     answers_503_while_dependencies_are_down,
     close_socket_if_unavailable,
     mark_unavailable,
     report_unavailable_operation,
 )
 from runtime.resources import Resources
-from schema.context import Context
 
 
 def client_address(conn: Request | WebSocket) -> str | None:
@@ -34,7 +34,7 @@ class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: Any) -> None:
         from domain.errors import DomainError
         from domain.persisted_queries import resolve
-        from schema.persisted_queries import socket_operation
+        from graphql_runtime.persisted_queries import socket_operation
 
         payload = message.get("payload") or {}
         persisted = (payload.get("extensions") or {}).get("persistedQuery")
@@ -65,14 +65,11 @@ class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
 
 
 class GraphQLView(LimitedGraphQL):
-    """Limits on bodies, uploads, JSON and websocket messages: resolvers/request_limits.py."""
+    """Limits on bodies, uploads, JSON and websocket messages: graphql_runtime/request_limits.py."""
 
     graphql_transport_ws_handler_class = PersistedQueryWSHandler  # type: ignore[assignment]
 
-    def __init__(self, resources_getter: Any, schema: Any = None, **kw: Any) -> None:
-        if schema is None:
-            from resolvers.root import schema
-
+    def __init__(self, resources_getter: Any, schema: Any, **kw: Any) -> None:
         super().__init__(schema, **kw)
         self._resources = resources_getter
 

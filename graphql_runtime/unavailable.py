@@ -2,9 +2,9 @@
 
 - HTTP: status 503 with `Retry-After`, and a GraphQL body whose error carries
   `extensions.code: "SERVICE_UNAVAILABLE"` and `extensions.retryAfter` — whether the failure
-  came out of an operation (already classified by schema.errors) or before one ran
+  came out of an operation (already classified by graphql_runtime.errors) or before one ran
   (authentication, the request's own plumbing).
-- Websockets: an operation that fails gets an error with that code (schema.errors, or
+- Websockets: an operation that fails gets an error with that code (graphql_runtime.errors, or
   `report_unavailable_operation` when it failed before executing, e.g. re-checking the
   socket's token); a `connection_init` that cannot be checked closes the socket with 1013
   "Try Again Later", which graphql-ws clients retry (4403 would tell them the token is bad).

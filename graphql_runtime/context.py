@@ -1,7 +1,7 @@
 """The typed GraphQL context.
 
 One context exists per HTTP request, and one per websocket connection; the
-database session and DataLoaders are per *operation* (see schema.unit_of_work),
+database session and DataLoaders are per *operation* (see graphql_runtime.unit_of_work),
 so concurrent operations on one socket never share a transaction.
 """
 
@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from domain.admission import Admission
     from domain.session_watch import LiveSession
+    from graphql_runtime.loaders import Loaders
     from runtime.resources import Resources
-    from schema.loaders import Loaders
 
 
 class Operation:
@@ -63,7 +63,7 @@ class Operation:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            from schema.loaders import Loaders
+            from graphql_runtime.loaders import Loaders
 
             self._loaders = Loaders(self.session, self._context.principal, self._context.resources)
         return self._loaders
