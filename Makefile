@@ -29,7 +29,7 @@ test: $(STAMP)
 # The machine's servers and AUTOVIDEO_TEST_*_URL are ignored: each test worker starts its own.
 test-embedded: $(STAMP)
 	env -u AUTOVIDEO_TEST_DATABASE_URL -u AUTOVIDEO_TEST_REDIS_URL AUTOVIDEO_TEST_EMBEDDED=1 \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "(e2e or security) and not own_services"
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "(e2e or security) and not own_services and not first_pass_only"
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not slow"
