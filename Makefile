@@ -5,6 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+# Some shells (this machine's among them) set PYTHONDONTWRITEBYTECODE: every process the tests start
+# (xdist workers, `autovideo serve`, workers) then compiles the project's modules again and pytest
+# rewrites every test module's asserts again. The caches go to __pycache__ (ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-embedded test-fast lint typecheck check bench bench-api bench-fanout clean-data
 
