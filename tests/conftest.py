@@ -97,7 +97,7 @@ async def _drop_databases(admin_url: str, prefix: str) -> None:
         ]
     finally:
         await conn.close()
-    gate = asyncio.Semaphore(16)
+    gate = asyncio.Semaphore(8)
 
     async def drop(name: str) -> None:
         async with gate:
