@@ -54,6 +54,12 @@ def service_urls() -> tuple[str, str]:
     return pg, redis
 
 
+def postgres_is_throwaway() -> bool:
+    """True when this process started the PostgreSQL the tests use (its data folder is deleted at
+    the end, so dropping its databases one by one first would only cost checkpoints)."""
+    return _embedded is not None and _embedded.database_url is not None
+
+
 def stop_embedded() -> None:
     if _embedded is not None:
         _embedded.stop()

@@ -103,7 +103,9 @@ async def run(resources: Any, root: str, field_name: str, principal: Principal) 
         if hasattr(result, "__anext__"):
             try:
                 # asyncio.timeout, not wait_for: the same task (the unit of work's ContextVar).
-                async with asyncio.timeout(3):
+                # A refusal is the first thing an in-process subscription yields (no I/O before
+                # it); a quiet second means accepted and waiting for events.
+                async with asyncio.timeout(1):
                     first = await result.__anext__()
             except TimeoutError:
                 return set()  # allowed, and waiting for events (an endless feed)

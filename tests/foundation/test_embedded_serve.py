@@ -39,6 +39,9 @@ def redis_servers() -> list[psutil.Process]:
 
 @pytest.mark.slow
 @pytest.mark.e2e
+# It clears every AUTOVIDEO_* variable and uses no test service: the serve starts embedded
+# PostgreSQL and Redis of its own in either pass, so the embedded pass would only repeat it.
+@pytest.mark.own_services
 def test_zero_config_serve_and_clean_ctrl_c(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("AUTOVIDEO_"):
