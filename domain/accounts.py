@@ -134,8 +134,8 @@ async def _issue(
             user_id=user.id,
             parent_jti=parent,
             expires_at=refresh_exp,
-            client_address=(client.address or None) and client.address[:64],  # type: ignore[index]
-            user_agent=(client.user_agent or None) and client.user_agent[:300],  # type: ignore[index]
+            client_address=(client.address or None) and client.address[:64],
+            user_agent=(client.user_agent or None) and client.user_agent[:300],
         )
     )
     await session.flush()

@@ -58,13 +58,15 @@ def _smoothstep(e0: float, e1: float, x: Array) -> Array:
 def _mix(base: Array, color: Array, alpha: Array) -> Array:
     """Alpha-blend `color` (3,) over `base` (h, w, 3) with per-pixel `alpha` (h, w)."""
     a = alpha[..., None]
-    return base * (1.0 - a) + color * a
+    mixed: Array = base * (1.0 - a) + color * a
+    return mixed
 
 
 def _screen(base: Array, color: Array, alpha: Array) -> Array:
     """Screen blend: brightens like light does."""
     a = alpha[..., None]
-    return 1.0 - (1.0 - base) * (1.0 - color * a)
+    screened: Array = 1.0 - (1.0 - base) * (1.0 - color * a)
+    return screened
 
 
 def _background(w: int, h: int, pal: Palette, rng: np.random.Generator) -> Array:
