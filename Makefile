@@ -27,6 +27,7 @@ run: $(STAMP)
 # end-to-end tests again on the embedded PostgreSQL and Redis 6.2 (what `make run` uses).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 	$(MAKE) --no-print-directory test-embedded
@@ -41,6 +42,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime

@@ -48,7 +48,8 @@ def create_app(
     state: dict[str, Any] = {}
 
     def resources() -> Resources:
-        return state["resources"]
+        resources: Resources = state["resources"]
+        return resources
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,22 +9,31 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit, mail, passwords, ratelimit, tokens
+from domain.account_tokens import (
+    BAD_LINK,
+    family_revoker,
+    issue_tokens,
+    mail_after_commit,
+    one_time_token,
+    spend_one_time_token,
+    utcnow,
+)
+from domain.account_tokens import AuthResult as AuthResult
+from domain.account_tokens import Client as Client
 from domain.authentication import current_roles, forget_after_commit, revoke_family_access, revoke_jti
 from domain.errors import BadInput, Conflict, Forbidden, Throttled, Unauthenticated
 from domain.hooks import Hooks
 from domain.identity import Principal
 from domain.permissions import Permission
-from domain.transactions import separate_transaction
-from persistence.accounts import AccountsRepository, OneTimeToken, RefreshToken
+from persistence.accounts import AccountsRepository
 from persistence.enums import Role
 from persistence.user import User, UserRepository, UserRole
 
@@ -37,32 +46,10 @@ USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,50}")
 VERIFY_EMAIL_LIFETIME = timedelta(hours=24)
 RESET_PASSWORD_LIFETIME = timedelta(hours=1)
 BAD_LOGIN = "Invalid login or password."
-BAD_LINK = "This link is invalid or has expired."
 REGISTER_REFUSED = (
     "This account could not be created. If you have one already, sign in or reset your password."
 )
 SIGNUP_NOTICES_PER_DAY = 3
-
-
-@dataclass
-class AuthResult:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    user: User
-    token_type: str = "bearer"
-
-
-@dataclass
-class Client:
-    """Where a request comes from (for rate limits, refresh-token rows and the audit log)."""
-
-    address: str | None = None
-    user_agent: str | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- validation
@@ -99,114 +86,6 @@ def _url(value: str | None, field: str) -> str | None:
     if value is not None and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value, flags=re.IGNORECASE):
         raise BadInput("Use an http(s) URL.", field=field)
     return value
-
-
-# ---------------------------------------------------------------- tokens
-
-
-async def _issue(
-    session: AsyncSession,
-    resources: Resources,
-    user: User,
-    client: Client,
-    *,
-    family_id: uuid.UUID | None = None,
-    parent: uuid.UUID | None = None,
-) -> AuthResult:
-    settings = resources.settings
-    family = family_id or uuid.uuid4()
-    access, _ = tokens.encode(
-        settings,
-        sub=user.id,
-        type=tokens.ACCESS,
-        jti=uuid.uuid4().hex,
-        lifetime=tokens.access_lifetime(settings),
-        fam=str(family),  # revoking the session (family) revokes its access tokens at once
-    )
-    jti = uuid.uuid4()
-    refresh, refresh_exp = tokens.encode(
-        settings, sub=user.id, type=tokens.REFRESH, jti=str(jti), lifetime=tokens.refresh_lifetime(settings)
-    )
-    AccountsRepository(session).add(
-        RefreshToken(
-            jti=jti,
-            family_id=family,
-            user_id=user.id,
-            parent_jti=parent,
-            expires_at=refresh_exp,
-            client_address=(client.address or None) and client.address[:64],  # type: ignore[index]
-            user_agent=(client.user_agent or None) and client.user_agent[:300],  # type: ignore[index]
-        )
-    )
-    await session.flush()
-    return AuthResult(
-        access_token=access,
-        refresh_token=refresh,
-        expires_in=int(tokens.access_lifetime(settings).total_seconds()),
-        user=user,
-    )
-
-
-def _family_revoker(resources: Resources, family_id: uuid.UUID, user_id: uuid.UUID, client: Client):  # type: ignore[no-untyped-def]
-    async def run() -> None:
-        async with separate_transaction(resources.sessionmaker, why="SURVIVES_ROLLBACK") as session:
-            await AccountsRepository(session).revoke_family(family_id, _now())
-            await revoke_family_access(resources, family_id)
-            audit.record(
-                session,
-                audit.TOKEN_REUSE,
-                actor_id=None,
-                target_type="User",
-                target_id=user_id,
-                address=client.address,
-                family=str(family_id),
-            )
-
-    return run
-
-
-async def _one_time_token(
-    session: AsyncSession, resources: Resources, user: User, purpose: str, lifetime: timedelta, **extra: Any
-) -> str:
-    row = OneTimeToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, expires_at=_now() + lifetime)
-    AccountsRepository(session).add(row)
-    token, _ = tokens.encode(
-        resources.settings, sub=user.id, type=purpose, jti=str(row.id), lifetime=lifetime, **extra
-    )
-    return token
-
-
-async def _spend_one_time_token(
-    session: AsyncSession, resources: Resources, token: str, purpose: str, field: str = "token"
-) -> tuple[User, tokens.Claims]:
-    try:
-        claims = tokens.decode(resources.settings, token, purpose)
-        token_id = uuid.UUID(claims.jti)
-    except (Unauthenticated, ValueError):
-        raise BadInput(BAD_LINK, field=field) from None
-    repo = AccountsRepository(session)
-    row = await repo.one_time_token(token_id, for_update=True)
-    now = _now()
-    if (
-        row is None
-        or row.purpose != purpose
-        or row.user_id != claims.sub
-        or row.used_at is not None
-        or row.expires_at <= now
-    ):
-        raise BadInput(BAD_LINK, field=field)
-    user = await UserRepository(session).get(row.user_id)
-    if user is None or not user.is_active:
-        raise BadInput(BAD_LINK, field=field)
-    row.used_at = now
-    return user, claims
-
-
-def _mail_after_commit(resources: Resources, hooks: Hooks, to: str, subject: str, body: str) -> None:
-    async def run() -> None:
-        await mail.send(resources.settings, to, subject, body)
-
-    hooks.after_commit(run)
 
 
 # ---------------------------------------------------------------- accounts
@@ -289,7 +168,7 @@ async def register(
         address=client.address,
     )
     await _send_verification(session, resources, hooks, user)
-    return await _issue(session, resources, user, client)
+    return await issue_tokens(session, resources, user, client)
 
 
 def _signup_notice(resources: Resources, owner: User, client: Client):  # type: ignore[no-untyped-def]
@@ -395,7 +274,7 @@ async def login(
         raise Unauthenticated(BAD_LOGIN)
     if passwords.needs_rehash(user.password_hash, settings):
         user.password_hash = await passwords.hash_password(password, settings)
-    user.last_login_at = _now()
+    user.last_login_at = utcnow()
     try:
         await ratelimit.login_succeeded(resources, account, client.address)
     except RedisError:
@@ -403,7 +282,7 @@ async def login(
     audit.record(
         session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id, address=client.address
     )
-    return await _issue(session, resources, user, client)
+    return await issue_tokens(session, resources, user, client)
 
 
 async def refresh(
@@ -423,14 +302,14 @@ async def refresh(
     if row.revoked_at is not None:
         raise Unauthenticated("This session has ended; sign in again.")
     if row.spent_at is not None:
-        hooks.regardless(_family_revoker(resources, row.family_id, row.user_id, client))
+        hooks.regardless(family_revoker(resources, row.family_id, row.user_id, client))
         raise Unauthenticated("This session has ended; sign in again.")
     await current_roles(resources, row.user_id, issued_at=claims.issued_at)
     user = await UserRepository(session).get(row.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("The token is not valid.")
-    row.spent_at = _now()
-    return await _issue(session, resources, user, client, family_id=row.family_id, parent=row.jti)
+    row.spent_at = utcnow()
+    return await issue_tokens(session, resources, user, client, family_id=row.family_id, parent=row.jti)
 
 
 async def logout(
@@ -457,7 +336,7 @@ async def logout(
         row = await repo.refresh_token(jti)
         if row is not None and row.user_id == user_id:
             family = row.family_id
-            await repo.revoke_family(row.family_id, _now())
+            await repo.revoke_family(row.family_id, utcnow())
             await revoke_family_access(resources, row.family_id)
     audit.record(
         session,
@@ -494,7 +373,7 @@ async def _set_password(
     session: AsyncSession, resources: Resources, hooks: Hooks, user: User, new_password: str, field: str
 ) -> None:
     passwords.check_policy(new_password, username=user.username, email=user.email, field=field)
-    now = _now()
+    now = utcnow()
     user.password_hash = await passwords.hash_password(new_password, resources.settings)
     user.password_changed_at = now
     await AccountsRepository(session).revoke_all_for_user(user.id, now)
@@ -531,14 +410,14 @@ async def change_password(
         target_id=user.id,
         address=client.address,
     )
-    return await _issue(session, resources, user, client)
+    return await issue_tokens(session, resources, user, client)
 
 
 # ---------------------------------------------------------------- email verification and reset
 
 
 async def _send_verification(session: AsyncSession, resources: Resources, hooks: Hooks, user: User) -> None:
-    token = await _one_time_token(
+    token = await one_time_token(
         session, resources, user, tokens.VERIFY_EMAIL, VERIFY_EMAIL_LIFETIME, email=user.email
     )
     link = f"{resources.settings.public_base_url.rstrip('/')}/verify-email?token={token}"
@@ -546,7 +425,7 @@ async def _send_verification(session: AsyncSession, resources: Resources, hooks:
         f"Hello {user.username},\n\nConfirm your email address for Auto Video:\n\n{link}\n\n"
         f"Or use this code with the verifyEmail mutation:\n\n{token}\n\nThe link expires in 24 hours.\n"
     )
-    _mail_after_commit(resources, hooks, user.email, "Confirm your email address", body)
+    mail_after_commit(resources, hooks, user.email, "Confirm your email address", body)
 
 
 async def request_email_verification(
@@ -564,7 +443,7 @@ async def request_email_verification(
 
 
 async def verify_email(session: AsyncSession, resources: Resources, *, token: str, client: Client) -> bool:
-    user, claims = await _spend_one_time_token(session, resources, token, tokens.VERIFY_EMAIL)
+    user, claims = await spend_one_time_token(session, resources, token, tokens.VERIFY_EMAIL)
     if claims.extra.get("email") != user.email:
         raise BadInput(BAD_LINK, field="token")
     user.email_verified = True
@@ -595,14 +474,14 @@ async def request_password_reset(
     user = await UserRepository(session).by_email(email)
     if user is None or not user.is_active:
         return True
-    token = await _one_time_token(session, resources, user, tokens.RESET_PASSWORD, RESET_PASSWORD_LIFETIME)
+    token = await one_time_token(session, resources, user, tokens.RESET_PASSWORD, RESET_PASSWORD_LIFETIME)
     link = f"{resources.settings.public_base_url.rstrip('/')}/reset-password?token={token}"
     body = (
         f"Hello {user.username},\n\nSomeone asked to reset your Auto Video password. If it was you:\n\n"
         f"{link}\n\nOr use this code with the resetPassword mutation:\n\n{token}\n\n"
         "The link expires in one hour. If it was not you, ignore this message.\n"
     )
-    _mail_after_commit(resources, hooks, user.email, "Reset your password", body)
+    mail_after_commit(resources, hooks, user.email, "Reset your password", body)
     audit.record(
         session,
         audit.PASSWORD_RESET_REQUESTED,
@@ -624,9 +503,9 @@ async def reset_password(
     client: Client,
 ) -> bool:
     """Sets the password and ends every session of the account (all refresh families)."""
-    user, _ = await _spend_one_time_token(session, resources, token, tokens.RESET_PASSWORD)
+    user, _ = await spend_one_time_token(session, resources, token, tokens.RESET_PASSWORD)
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
-    now = _now()
+    now = utcnow()
     await AccountsRepository(session).spend_one_time_tokens(user.id, tokens.RESET_PASSWORD, now)
     user.email_verified = True
     audit.record(

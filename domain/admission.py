@@ -135,7 +135,7 @@ def _batch(resources: Resources) -> _Batch:
     if batch is None:
         batch = _Batch(resources.redis)
         resources.redis._autovideo_admission = batch  # type: ignore[attr-defined]
-    return batch  # type: ignore[no-any-return]
+    return batch
 
 
 async def _run(resources: Resources, keys: list[str]) -> tuple[int, bytes | None, int, int]:

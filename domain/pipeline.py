@@ -134,12 +134,32 @@ def start_run(
     return from_stage
 
 
-async def latest_outputs(repo: VideoRepository, video: Video) -> dict[PipelineStage, dict[str, Any]]:
+async def latest_outputs(session: AsyncSession, video: Video) -> dict[PipelineStage, dict[str, Any]]:
     """The outputs of this run's finished stages."""
-    rows = (await repo.stage_runs([video.id]))[video.id]
+    rows = (await VideoRepository(session).stage_runs([video.id]))[video.id]
     return {
         r.stage: dict(r.metadata_) for r in rows if r.status in (StageStatus.COMPLETED, StageStatus.SKIPPED)
     }
+
+
+async def find_video(session: AsyncSession, video_id: uuid.UUID) -> Video | None:
+    """The video, whoever owns it (jobs act for the system), or None once deleted."""
+    return await VideoRepository(session).get(video_id)
+
+
+async def next_version(session: AsyncSession, video_id: uuid.UUID) -> int:
+    return await VideoRepository(session).next_version(video_id)
+
+
+async def stranded(session: AsyncSession, idle_since: datetime) -> list[tuple[uuid.UUID, int, PipelineStage]]:
+    """(video, run, next stage) of videos in flight with no progress since `idle_since`."""
+    todo = []
+    for video in await VideoRepository(session).in_flight_since(idle_since):
+        done = await latest_outputs(session, video)
+        stage = next((s for s in STAGES if s not in done), None)
+        if stage is not None:
+            todo.append((video.id, video.processing_run, stage))
+    return todo
 
 
 @dataclass

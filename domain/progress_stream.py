@@ -55,7 +55,7 @@ def parsed(raw: dict[str, Any]) -> Event:
     event = raw.get("__event__")
     if event is None:
         event = raw["__event__"] = Event.from_json(raw)
-    return event  # type: ignore[no-any-return]
+    return event
 
 
 def _too_slow(raw: dict[str, Any]) -> None:

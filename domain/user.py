@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,9 @@ from domain.errors import NotFound
 from domain.identity import Principal
 from persistence.enums import Role
 from persistence.user import User, UserRepository, UserRole
+
+if TYPE_CHECKING:
+    from domain.permissions import Permission
 
 
 def active_roles(rows: Iterable[UserRole], now: datetime | None = None) -> frozenset[Role]:
@@ -39,7 +43,7 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UU
     return user
 
 
-def _admin():  # type: ignore[no-untyped-def]
+def _admin() -> Permission:
     from domain.permissions import Permission
 
     return Permission.ADMIN_USER_MANAGE

@@ -39,7 +39,7 @@ class OperationLifecycle(SchemaExtension):
     def factory(cls, store: DocumentStore) -> type[OperationLifecycle]:
         return type("OperationLifecycle", (cls,), {"store": store})
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         ec = self.execution_context
         try:
             self._resolved = await persisted_queries.resolve_document(ec)
@@ -63,7 +63,7 @@ class OperationLifecycle(SchemaExtension):
         document_cache.validated(self.execution_context, self.store, self._entry)
         yield
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         self._not_stored = await persisted_queries.store_new(self.execution_context, self._resolved)
         yield
 

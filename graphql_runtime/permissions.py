@@ -33,8 +33,8 @@ class RequiresPermission(BasePermission):
 
     def __init__(self, permission: DomainPermission) -> None:
         self.permission = permission
-        self._schema_directive = RequiresPermissionDirective(  # type: ignore[assignment,misc]
-            permission=Permission[permission.name]  # type: ignore[index]
+        self._schema_directive = RequiresPermissionDirective(  # type: ignore[misc]
+            permission=Permission[permission.name]
         )
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:

@@ -339,7 +339,7 @@ class LimitedGraphQL(GraphQL):
     `signed_in` (authentication happens before the body is read)."""
 
     request_adapter_class = LimitedRequestAdapter
-    websocket_adapter_class = LimitedWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = LimitedWebSocketAdapter
 
     def __init__(self, schema: Any, **kw: Any) -> None:
         # graphql-transport-ws only: the legacy `graphql-ws` handler crashes on malformed frames

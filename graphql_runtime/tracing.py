@@ -28,7 +28,7 @@ def mask_literals(document: str) -> str:
     return _STRING.sub('"?"', document)
 
 
-def safe_args(args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+def safe_args(args: dict[str, Any], info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in args.items()
@@ -60,7 +60,7 @@ class GraphQLTracing(OpenTelemetryExtension):
             next(inner, None)  # ends it
 
     async def resolve(
-        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: str, **kwargs: Any
+        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: str, **kwargs: Any
     ) -> Any:
         # A span per resolver only when the operation is actually being recorded.
         if self._span_holder[LifecycleStep.OPERATION].is_recording():

@@ -28,7 +28,6 @@ from jobs.stage_telemetry import observe_stage
 from persistence.db import transaction
 from persistence.enums import PipelineStage
 from persistence.locks import advisory_lock
-from persistence.video import VideoRepository
 from providers.ai.base import AllProvidersFailedError, ProviderError
 from runtime.telemetry import extract_context, inject_traceparent
 
@@ -169,7 +168,7 @@ async def _run_locked(
         if claim is None:
             return "skipped"
         video = claim.video
-        outputs = await pipeline.latest_outputs(VideoRepository(session), video)
+        outputs = await pipeline.latest_outputs(session, video)
         spec = VideoSpec(
             id=video.id,
             user_id=video.user_id,
@@ -181,7 +180,7 @@ async def _run_locked(
             target_seconds=video.target_duration,
             voice=video.voice,
             language=video.language,
-            version=await VideoRepository(session).next_version(video.id),
+            version=await pipeline.next_version(session, video.id),
             style=dict(video.style or {}),
         )
         event = pipeline.Event.of(video, f"{st.value} started" if not claim.already_done else None)
@@ -218,7 +217,7 @@ async def _execute(
         last_sent[0] = loop.time()
         async with transaction(resources.sessionmaker) as s:
             overall = await pipeline.set_stage_progress(s, spec.id, spec.run, st, within)
-            video = await VideoRepository(s).get(spec.id)
+            video = await pipeline.find_video(s, spec.id)
         if overall is not None and video is not None:
             await publish_event(resources, pipeline.Event.of(video, message))
 
@@ -297,7 +296,7 @@ async def _sweep_if_deleted(resources: Resources, video_id: uuid.UUID) -> None:
     """A stage stopped because its video was deleted may have written files after deleteVideo
     removed the folder: remove them again, so nothing is left behind."""
     async with transaction(resources.sessionmaker) as session:
-        exists = await VideoRepository(session).get(video_id) is not None
+        exists = await pipeline.find_video(session, video_id) is not None
     if not exists:
         await resources.storage.delete_prefix(f"videos/{video_id}")
 
@@ -354,14 +353,7 @@ async def reconcile(ctx: dict[str, Any], *, recovering: bool = False) -> int:
     idle = 0 if recovering else max(2, resources.settings.reconcile_interval_seconds)
     stale_after = timedelta(seconds=idle)
     async with transaction(resources.sessionmaker) as session:
-        repo = VideoRepository(session)
-        videos = await repo.in_flight_since(pipeline.now() - stale_after)
-        todo = []
-        for video in videos:
-            done = await pipeline.latest_outputs(repo, video)
-            stage = next((s for s in pipeline.STAGES if s not in done), None)
-            if stage is not None:
-                todo.append((video.id, video.processing_run, stage))
+        todo = await pipeline.stranded(session, pipeline.now() - stale_after)
     count = 0
     for vid, run, stage in todo:
         status = await Job(job_id(vid, run, stage), resources.arq, _queue_name=resources.queue_name).status()

@@ -220,9 +220,8 @@ def pixel_fits(layout: CaptionLayout, style: CaptionStyle) -> Callable[[str], bo
 
     def width(s: str) -> float:
         cjk = _pil_cjk(layout.font_px)
-        return sum(
-            (cjk if fb and cjk is not None else font).getlength(run) for fb, run in font_runs(s, style.bold)
-        )
+        runs = font_runs(s, style.bold)
+        return float(sum((cjk if fb and cjk is not None else font).getlength(run) for fb, run in runs))
 
     return lambda s: width(s) <= limit
 

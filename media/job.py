@@ -276,7 +276,7 @@ def _pad_card(card: Path, dims: tuple[int, int]) -> Path:
     """Place a frame-sized card on a still-sized canvas (edge colour) so the text is never cropped."""
     with Image.open(card) as im:
         im.load()
-        canvas = Image.new("RGB", dims, im.getpixel((0, 0)))  # type: ignore[arg-type]
+        canvas = Image.new("RGB", dims, im.getpixel((0, 0)))
         canvas.paste(im, ((dims[0] - im.width) // 2, (dims[1] - im.height) // 2))
     canvas.save(card, format="BMP")
     return card

@@ -29,7 +29,8 @@ def load_rgb(path: Path, what: str) -> Image.Image:
                 im = im.convert("RGBA")
                 bg = Image.new("RGBA", im.size, (0, 0, 0, 255))
                 im = Image.alpha_composite(bg, im)
-            return im.convert("RGB")
+            rgb: Image.Image = im.convert("RGB")
+            return rgb
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InvalidMediaError(
             f"{what} could not be read; it may be corrupt or not an image.", str(exc)

@@ -147,20 +147,35 @@ class AIRepository:
         )
         return (await self.session.scalars(stmt)).first()
 
-    async def ensure_quota(self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod, limit: int,
-                           reset_at: datetime) -> None:
+    async def ensure_quota(
+        self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod, limit: int, reset_at: datetime
+    ) -> None:
         """Create the quota row if it does not exist yet (lazily, on first use)."""
         stmt = (
             pg_insert(AIQuota)
-            .values(id=uuid.uuid4(), user_id=user_id, type=type_, period=period, limit_amount=limit,
-                    used_amount=0, reset_at=reset_at)
+            .values(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                type=type_,
+                period=period,
+                limit_amount=limit,
+                used_amount=0,
+                reset_at=reset_at,
+            )
             .on_conflict_do_nothing(index_elements=["user_id", "type", "period"])
         )
         await self.session.execute(stmt)
 
-    async def try_consume(self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod, amount: int,
-                          limit: int, now: datetime, next_reset: datetime
-                          ) -> tuple[int, int, datetime] | None:
+    async def try_consume(
+        self,
+        user_id: uuid.UUID,
+        type_: GenerationType,
+        period: QuotaPeriod,
+        amount: int,
+        limit: int,
+        now: datetime,
+        next_reset: datetime,
+    ) -> tuple[int, int, datetime] | None:
         """One conditional UPDATE: add `amount` if it fits under `limit`, starting a new period first
         when `reset_at` has passed. Row-locking makes it safe under any concurrency (PostgreSQL re-checks
         the WHERE clause against the latest row version). None when refused."""
@@ -184,13 +199,18 @@ class AIRepository:
         row = (await self.session.execute(stmt)).first()
         return None if row is None else (int(row[0]), int(row[1]), row[2])
 
-    async def give_back(self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod, amount: int,
-                        reset_at: datetime) -> None:
+    async def give_back(
+        self, user_id: uuid.UUID, type_: GenerationType, period: QuotaPeriod, amount: int, reset_at: datetime
+    ) -> None:
         """Return a reservation, unless its period has ended since (a new period starts from zero)."""
         stmt = (
             update(AIQuota)
-            .where(AIQuota.user_id == user_id, AIQuota.type == type_, AIQuota.period == period,
-                   AIQuota.reset_at == reset_at)
+            .where(
+                AIQuota.user_id == user_id,
+                AIQuota.type == type_,
+                AIQuota.period == period,
+                AIQuota.reset_at == reset_at,
+            )
             .values(used_amount=func.greatest(AIQuota.used_amount - amount, 0))
             .execution_options(synchronize_session=False)
         )
@@ -199,17 +219,22 @@ class AIRepository:
     # ------------------------------------------------------------ own provider keys
 
     async def credentials(self, user_id: uuid.UUID) -> list[ProviderCredential]:
-        stmt = select(ProviderCredential).where(ProviderCredential.user_id == user_id).order_by(
-            ProviderCredential.provider)
+        stmt = (
+            select(ProviderCredential)
+            .where(ProviderCredential.user_id == user_id)
+            .order_by(ProviderCredential.provider)
+        )
         return list((await self.session.scalars(stmt)).all())
 
     async def credential(self, user_id: uuid.UUID, provider: str) -> ProviderCredential | None:
-        stmt = select(ProviderCredential).where(ProviderCredential.user_id == user_id,
-                                                ProviderCredential.provider == provider)
+        stmt = select(ProviderCredential).where(
+            ProviderCredential.user_id == user_id, ProviderCredential.provider == provider
+        )
         return (await self.session.scalars(stmt)).first()
 
     async def delete_credential(self, user_id: uuid.UUID, provider: str) -> bool:
-        stmt = delete(ProviderCredential).where(ProviderCredential.user_id == user_id,
-                                                ProviderCredential.provider == provider)
+        stmt = delete(ProviderCredential).where(
+            ProviderCredential.user_id == user_id, ProviderCredential.provider == provider
+        )
         result = await self.session.execute(stmt.execution_options(synchronize_session=False))
         return bool(getattr(result, "rowcount", 0))

@@ -62,8 +62,9 @@ class PartnerRepository:
         stmt = stmt.where(ApiKey.revoked_at.is_(None))
         return int(await self.session.scalar(stmt) or 0)
 
-    async def save_document(self, sha256: str, document: str, operation_name: str | None,
-                            *, allowlisted: bool = False) -> None:
+    async def save_document(
+        self, sha256: str, document: str, operation_name: str | None, *, allowlisted: bool = False
+    ) -> None:
         """Insert, or (when allow-listing) mark an existing document allow-listed."""
         stmt = insert(PersistedDocument).values(
             sha256=sha256, document=document, operation_name=operation_name, allowlisted=allowlisted

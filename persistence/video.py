@@ -210,7 +210,7 @@ class VideoRepository:
             params["status"] = status
         if after is not None:
             params["after_created"], params["after_id"] = after
-        return (await self.session.execute(stmt, params)).all()
+        return list((await self.session.execute(stmt, params)).all())
 
     async def count_for_users(
         self, user_ids: list[uuid.UUID], status: VideoStatus | None = None

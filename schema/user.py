@@ -86,12 +86,12 @@ class User(Node):
         return sorted(active_roles(rows), key=lambda r: r.name)
 
     @strawberry.field(description=_PRIVATE + "; empty for others.")
-    async def permissions(self, info: Info) -> list[Permission]:  # type: ignore[valid-type]
+    async def permissions(self, info: Info) -> list[Permission]:
         if not self._private(info):
             return []
         rows = await info.context.loaders.roles.load(self.raw_id)
         perms = permissions_of(active_roles(rows))
-        return [Permission[p.name] for p in sorted(perms, key=lambda p: p.name)]  # type: ignore[index]
+        return [Permission[p.name] for p in sorted(perms, key=lambda p: p.name)]
 
     @strawberry.field
     async def videos(

@@ -74,9 +74,7 @@ class S3Storage:
         )
         # Creating the bucket is opt-in (AUTOVIDEO_S3_CREATE_BUCKET): production buckets are
         # provisioned with their policies, never conjured by the app.
-        self.create_bucket = bool(
-            create_bucket if create_bucket is not None else settings.s3_create_bucket
-        )
+        self.create_bucket = bool(create_bucket if create_bucket is not None else settings.s3_create_bucket)
         self._transfer = TransferConfig(
             multipart_threshold=multipart_threshold, multipart_chunksize=multipart_chunk
         )

@@ -58,13 +58,15 @@ def _smoothstep(e0: float, e1: float, x: Array) -> Array:
 def _mix(base: Array, color: Array, alpha: Array) -> Array:
     """Alpha-blend `color` (3,) over `base` (h, w, 3) with per-pixel `alpha` (h, w)."""
     a = alpha[..., None]
-    return base * (1.0 - a) + color * a
+    mixed: Array = base * (1.0 - a) + color * a
+    return mixed
 
 
 def _screen(base: Array, color: Array, alpha: Array) -> Array:
     """Screen blend: brightens like light does."""
     a = alpha[..., None]
-    return 1.0 - (1.0 - base) * (1.0 - color * a)
+    screened: Array = 1.0 - (1.0 - base) * (1.0 - color * a)
+    return screened
 
 
 def _background(w: int, h: int, pal: Palette, rng: np.random.Generator) -> Array:
@@ -84,8 +86,16 @@ def _background(w: int, h: int, pal: Palette, rng: np.random.Generator) -> Array
     return _screen(img, pal.arr(pal.accents[1]), glow.astype(np.float32))
 
 
-def _soft_disc(img: Array, cx: float, cy: float, r: float, color: Array, alpha: float,
-               softness: float, screen: bool = True) -> None:
+def _soft_disc(
+    img: Array,
+    cx: float,
+    cy: float,
+    r: float,
+    color: Array,
+    alpha: float,
+    softness: float,
+    screen: bool = True,
+) -> None:
     """Draw a soft-edged disc in place (pixel coordinates), touching only its bounding box."""
     h, w = img.shape[:2]
     pad = r + softness * 2 + 1
@@ -111,8 +121,15 @@ def _bokeh(img: Array, pal: Palette, rng: np.random.Generator) -> Array:
         for _ in range(count):
             color = pal.arr(pal.accents[int(rng.integers(len(pal.accents)))])
             r = rng.uniform(rmin, rmax) * unit
-            _soft_disc(img, rng.uniform(0, w), rng.uniform(0, h), r, color,
-                       rng.uniform(0.5, 1.0) * alpha, r * (0.5 if layer == 0 else 0.12))
+            _soft_disc(
+                img,
+                rng.uniform(0, w),
+                rng.uniform(0, h),
+                r,
+                color,
+                rng.uniform(0.5, 1.0) * alpha,
+                r * (0.5 if layer == 0 else 0.12),
+            )
     return img
 
 
@@ -127,8 +144,10 @@ def _waves(img: Array, pal: Palette, rng: np.random.Generator) -> Array:
         amp = rng.uniform(0.02, 0.06)
         f1, f2 = rng.uniform(1.0, 3.0), rng.uniform(3.0, 6.0)
         p1, p2 = rng.uniform(0, 2 * math.pi, 2)
-        curve = base + amp * np.sin(2 * math.pi * f1 * x[0] * aspect + p1) + amp * 0.35 * np.sin(
-            2 * math.pi * f2 * x[0] * aspect + p2
+        curve = (
+            base
+            + amp * np.sin(2 * math.pi * f1 * x[0] * aspect + p1)
+            + amp * 0.35 * np.sin(2 * math.pi * f2 * x[0] * aspect + p2)
         )
         edge = 1.5 / h
         a = _smoothstep(-edge, edge, y - curve[None, :])
@@ -163,8 +182,16 @@ def _mountains(img: Array, pal: Palette, rng: np.random.Generator) -> Array:
     x, y = _grid(w, h)
     # A big soft sun or moon.
     sun_c = pal.arr(pal.light)
-    _soft_disc(img, rng.uniform(0.25, 0.75) * w, rng.uniform(0.25, 0.45) * h, rng.uniform(0.12, 0.2) * w,
-               sun_c, 0.85, 1.5, screen=True)
+    _soft_disc(
+        img,
+        rng.uniform(0.25, 0.75) * w,
+        rng.uniform(0.25, 0.45) * h,
+        rng.uniform(0.12, 0.2) * w,
+        sun_c,
+        0.85,
+        1.5,
+        screen=True,
+    )
     n = int(rng.integers(3, 6))
     far = pal.arr(pal.bg_bottom) * 0.5 + pal.arr(pal.light) * 0.3
     near = pal.arr(pal.bg_top) * 0.6
@@ -205,8 +232,9 @@ def _geometric(img: Array, pal: Palette, rng: np.random.Generator) -> Array:
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=255, width=width)
         else:
             sides = int(rng.integers(3, 5))
-            draw.regular_polygon((cx, cy, r), n_sides=sides, rotation=rot, outline=255,
-                                 width=max(2, int(r * 0.05)))
+            draw.regular_polygon(
+                (cx, cy, r), n_sides=sides, rotation=rot, outline=255, width=max(2, int(r * 0.05))
+            )
         a = np.asarray(mask, dtype=np.float32) / 255.0 * rng.uniform(0.25, 0.7)
         color = pal.arr(pal.accents[i % len(pal.accents)])
         img = _mix(img, color, a) if kind == 0 else _screen(img, color, a)
@@ -367,9 +395,7 @@ def _draw_heading(img: Image.Image, text: str, pal: Palette, anchor_y: float) ->
 
 
 def _digest(request: ImageRequest) -> bytes:
-    key = "\x1f".join(
-        [request.seed, str(request.scene_index), request.prompt, ",".join(request.keywords)]
-    )
+    key = "\x1f".join([request.seed, str(request.scene_index), request.prompt, ",".join(request.keywords)])
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
