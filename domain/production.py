@@ -219,7 +219,14 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         for i, (a, b) in enumerate(spans)
         if b - a >= 0.05
     ]
-    cues = media.cues_from_sentences((s["start"], s["end"], s["text"]) for s in narration["sentences"])
+    # Phrase cues fitted to the frame's caption width (so the renderer burns them in unchanged);
+    # built in a worker process: tens of milliseconds of Python for a minute of narration.
+    cues = await media.processes.run(
+        media.cues_for_frame,
+        [(s["start"], s["end"], s["text"]) for s in narration["sentences"]],
+        w.spec.aspect.name,
+        media.CaptionStyle(),
+    )
     # The thumbnail gets the title drawn on it: start from a picture without a heading of its own.
     plain = next(
         (images[i] for i, sc in enumerate(script.scenes) if not sc.heading and i < len(images)), None
