@@ -17,6 +17,7 @@ from domain.ai.cache import script_from_dict, script_to_dict
 from domain.ai.service import AIService, Caller
 from domain.errors import BadInput
 from media.processes import CancelFlag
+from media.progress import ProgressFile, follow
 from persistence.enums import AspectRatio, PipelineStage
 from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest
 
@@ -77,6 +78,22 @@ class StageWork:
         return script_from_dict(json.loads(await self.storage.get_bytes(key)))
 
 
+def within(
+    w: StageWork, low: int, high: int, message: Callable[[float, float], str]
+) -> Callable[[float, float], Awaitable[None]]:
+    """A `follow` callback: work done of total as the stage's progress between `low` and `high`
+    percent, sent only when the percentage moves (the job throttles what it publishes)."""
+    sent = [low]
+
+    async def report(done: float, total: float) -> None:
+        value = low + int((high - low) * min(1.0, done / total))
+        if value > sent[0]:
+            sent[0] = value
+            await w.progress(value, message(done, total))
+
+    return report
+
+
 # ------------------------------------------------------------------ stages
 
 
@@ -134,11 +151,20 @@ async def run_narration(w: StageWork) -> dict[str, Any]:
         raise BadInput("The script has nothing to narrate.")
     await w.progress(5, f"Narrating {len(sentences)} sentences")
     out = w.work_dir / "narration.wav"
-    result = await w.ai.synthesize(
-        w.caller,
-        SpeechRequest(
-            sentences=tuple(sentences), output_path=out, voice=w.spec.voice, language=w.spec.language
+    spoken = ProgressFile(w.work_dir / ".narration-progress")  # written by the voice, per sentence
+    result = await follow(
+        spoken,
+        w.ai.synthesize(
+            w.caller,
+            SpeechRequest(
+                sentences=tuple(sentences),
+                output_path=out,
+                voice=w.spec.voice,
+                language=w.spec.language,
+                progress=spoken,
+            ),
         ),
+        within(w, 5, 90, lambda done, total: f"Narrated {done:.0f} of {total:.0f} sentences"),
     )
     key = f"{w.prefix}/narration.wav"
     await w.storage.put_file(key, result.path, "audio/wav")
@@ -252,8 +278,16 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     )
     await w.progress(5, "Rendering")
     # In a worker process: the render's own Python work (stills, frames, thumbnails) must not take
-    # the GIL from the event loop that serves the API (media.processes).
-    result = await media.processes.run(media.render_video, request, timeout=w.render_timeout, cancel=w.cancel)
+    # the GIL from the event loop that serves the API (media.processes). It writes how many seconds
+    # of video it has encoded (ffmpeg's -progress) to a file this stage follows.
+    rendered = ProgressFile(w.work_dir / ".render-progress")
+    result = await follow(
+        rendered,
+        media.processes.run(
+            media.render_video, request, timeout=w.render_timeout, cancel=w.cancel, progress=rendered
+        ),
+        within(w, 5, 90, lambda done, total: f"Rendering ({100 * done / total:.0f} %)"),
+    )
     await w.progress(90, "Storing the render")
     keys = {
         "video_key": f"{w.prefix}/render/video.mp4",
