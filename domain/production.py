@@ -82,14 +82,12 @@ def within(
     w: StageWork, low: int, high: int, message: Callable[[float, float], str]
 ) -> Callable[[float, float], Awaitable[None]]:
     """A `follow` callback: work done of total as the stage's progress between `low` and `high`
-    percent, sent only when the percentage moves (the job throttles what it publishes)."""
-    sent = [low]
+    percent. Called only when more is done; the job throttles what it writes and publishes (at
+    most every 0.5 s), and the message says how far the work is even when the whole percent
+    of the video's progress has not moved yet."""
 
     async def report(done: float, total: float) -> None:
-        value = low + int((high - low) * min(1.0, done / total))
-        if value > sent[0]:
-            sent[0] = value
-            await w.progress(value, message(done, total))
+        await w.progress(low + int((high - low) * min(1.0, done / total)), message(done, total))
 
     return report
 
