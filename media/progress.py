@@ -30,7 +30,7 @@ class ProgressFile:
     def __init__(self, path: Path | None = None, interval: float = WRITE_INTERVAL) -> None:
         self.path = Path(path or Path(tempfile.gettempdir()) / f"autovideo-progress-{uuid.uuid4().hex}")
         self.interval = interval
-        self._last = 0.0
+        self._last: float | None = None
         self._lock: threading.Lock | None = None
 
     def __getstate__(self) -> dict[str, object]:
@@ -39,14 +39,14 @@ class ProgressFile:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.path = Path(str(state["path"]))
         self.interval = float(state["interval"])  # type: ignore[arg-type]
-        self._last = 0.0
+        self._last = None
         self._lock = None
 
     def report(self, done: float, total: float) -> None:
         """Record progress; dropped if the last write was under `interval` ago (the final value,
         done >= total, is always written)."""
         now = time.monotonic()
-        if done < total and now - self._last < self.interval:
+        if done < total and self._last is not None and now - self._last < self.interval:
             return
         if self._lock is None:
             self._lock = threading.Lock()

@@ -46,7 +46,8 @@ async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path, monke
         "Tea was discovered in China thousands of years ago. Legend says leaves fell into boiling water. "
         "Today it is the second most popular drink on Earth. Green, black and oolong come from one plant. "
         "The leaves are picked by hand on steep hillsides. Black tea is left to darken in the air. "
-        "Green tea is heated at once to keep it fresh. Oolong sits in between, and every region has its own way."
+        "Green tea is heated at once to keep it fresh. Oolong sits in between, "
+        "and every region has its own way."
     )
     r = await execute(
         live_resources,
