@@ -19,7 +19,7 @@ from domain.errors import BadInput
 from media.processes import CancelFlag
 from media.progress import ProgressFile, follow
 from persistence.enums import AspectRatio, PipelineStage
-from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest
+from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest, SpeechResult
 
 Progress = Callable[[int, str | None], Awaitable[None]]
 
@@ -170,7 +170,26 @@ async def run_narration(w: StageWork) -> dict[str, Any]:
         {"start": s.start, "end": s.end, "text": s.text, "scene": scene_of[i] if i < len(scene_of) else -1}
         for i, s in enumerate(result.sentences)
     ]
+    for timing, starts in zip(timings, word_starts(result), strict=True):
+        if starts is not None:
+            timing["words"] = starts  # when each word is spoken: captions appear with it
     return {"audio_key": key, "duration": result.duration, "sentences": timings}
+
+
+def word_starts(result: SpeechResult) -> list[list[float] | None]:
+    """Per sentence, when each of its words starts, if the voice said so (ElevenLabs aligns
+    exactly, OpenAI's adapter estimates, Piper gives none) and one per word of the sentence."""
+    out: list[list[float] | None] = []
+    words = sorted(result.words, key=lambda w: w.start)
+    k = 0
+    for s in result.sentences:
+        mine: list[float] = []
+        while k < len(words) and words[k].start < s.end + 0.01:
+            if words[k].start >= s.start - 0.01:
+                mine.append(round(words[k].start, 3))
+            k += 1
+        out.append(mine if mine and len(mine) == len(s.text.split()) else None)
+    return out
 
 
 async def run_visuals(w: StageWork) -> dict[str, Any]:
@@ -247,7 +266,10 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     # built in a worker process: tens of milliseconds of Python for a minute of narration.
     cues = await media.processes.run(
         media.cues_for_frame,
-        [(s["start"], s["end"], s["text"]) for s in narration["sentences"]],
+        [
+            (s["start"], s["end"], s["text"], *([s["words"]] if s.get("words") else []))
+            for s in narration["sentences"]
+        ],
         w.spec.aspect.name,
         media.CaptionStyle(),
     )

@@ -250,6 +250,7 @@ def phrase_cues(
     fits: Callable[[str], bool],
     max_lines: int = 2,
     min_seconds: float = MIN_CUE_SECONDS,
+    word_starts: Sequence[float] | None = None,
 ) -> list[CaptionCue]:
     """One timed sentence as cues of whole phrases.
 
@@ -257,10 +258,13 @@ def phrase_cues(
     breaks after punctuation are sought, breaks before a conjunction or preposition are fine,
     breaks inside a phrase cost, and a break after a function word is taken only when nothing
     else fits. A cue shorter than `min_seconds` (or a one-word cue in a longer sentence) is
-    avoided unless the sentence itself is too short. Times follow the speech: each word is
-    given time in proportion to its length, so a cue appears when its first word is spoken.
+    avoided unless the sentence itself is too short. Times follow the speech: a cue appears
+    when its first word is spoken, at `word_starts` (one per whitespace-separated word, when
+    the voice gave them) or else estimated, each word taking time in proportion to its length.
     """
-    toks = _phrase_tokens(text, fits)
+    words = text.split()
+    per_word = [_phrase_tokens(word, fits) for word in words]
+    toks = [t for group in per_word for t in group]
     n = len(toks)
     if n == 0:
         return []
@@ -269,7 +273,7 @@ def phrase_cues(
     for w in weights:
         cum.append(cum[-1] + w)
     span = end - start
-    per = span / cum[-1]
+    at = _token_times(per_word, cum, span, start, end, word_starts)
     brk = [_break_cost(toks[i], toks[i + 1]) for i in range(n - 1)] + [0.0]
     # reach[i]: tokens i..reach[i]-1 fit on one line (at least one token always does)
     reach: list[int] = []
@@ -319,7 +323,7 @@ def phrase_cues(
             lay = layout(i, j, max_lines)
             if lay is None:
                 break  # starting earlier only adds words: that cannot fit either
-            seconds = (cum[j] - cum[i]) * per
+            seconds = at[j] - at[i]
             cost = best[i] + 2.0 + lay[0] + (brk[j - 1] if j < n else 0.0)
             short = min_seconds - seconds
             if short > 1e-9 and sentence_can_hold:
@@ -340,13 +344,50 @@ def phrase_cues(
         cuts.append((i, j, lines))
         j = i
     cuts.reverse()
-    times = _cue_times([cum[i] * per for i, _, _ in cuts] + [span], min_seconds)
+    times = _cue_times([at[i] for i, _, _ in cuts] + [span], min_seconds)
     cues = []
     for (_, j, lines), a, b in zip(cuts, times, times[1:], strict=False):
         bounds = [*lines, j]
         body = "\n".join(_join_display(toks[x:y]) for x, y in itertools.pairwise(bounds))
         cues.append(CaptionCue(_round_cs(start + a), _round_cs(start + b), body))
     return cues
+
+
+def _token_times(
+    per_word: list[list[str]],
+    cum: list[float],
+    span: float,
+    start: float,
+    end: float,
+    word_starts: Sequence[float] | None,
+) -> list[float]:
+    """When each token starts, in seconds from the sentence's start (and `span` at the end).
+
+    With the voice's word timings (one per word, in order, inside the sentence) a word starts
+    when it was spoken and its pieces (CJK characters, cuts of a long word) share its time by
+    length; without them, every token's share of the sentence follows its length."""
+    n = len(cum) - 1
+    usable = (
+        word_starts is not None
+        and len(word_starts) == len(per_word)
+        and all(start - 0.05 <= t <= end + 0.05 for t in word_starts)
+        and all(a <= b for a, b in itertools.pairwise(word_starts))
+    )
+    if not usable or word_starts is None:
+        per = span / cum[-1]
+        return [c * per for c in cum]
+    at: list[float] = []
+    k = 0
+    for w, group in enumerate(per_word):
+        w0 = min(max(word_starts[w] - start, 0.0), span)
+        w1 = min(max(word_starts[w + 1] - start, w0), span) if w + 1 < len(per_word) else span
+        chars = cum[k + len(group)] - cum[k]
+        for x in range(len(group)):
+            at.append(w0 + (w1 - w0) * (cum[k + x] - cum[k]) / chars if chars else w0)
+        k += len(group)
+    assert k == n
+    at.append(span)
+    return at
 
 
 def _cue_times(bounds: list[float], min_seconds: float) -> list[float]:
@@ -374,8 +415,12 @@ def _cue_times(bounds: list[float], min_seconds: float) -> list[float]:
     return out
 
 
+TimedSentence = tuple[float, float, str] | tuple[float, float, str, Sequence[float]]
+"""(start, end, text), or with the start of each of its words when the voice gave them."""
+
+
 def cues_from_sentences(
-    sentences: Iterable[tuple[float, float, str]],
+    sentences: Iterable[TimedSentence],
     max_chars_per_line: int = 42,
     max_lines: int = 2,
     *,
@@ -390,16 +435,18 @@ def cues_from_sentences(
     """
     line_fits = fits if fits is not None else _chars_fit(max_chars_per_line)
     cues: list[CaptionCue] = []
-    for start, end, text in sentences:
+    for sentence in sentences:
+        start, end, text = sentence[0], sentence[1], sentence[2]
+        words = sentence[3] if len(sentence) > 3 else None  # type: ignore[misc]
         text = " ".join(text.split())
         if not text or end <= start:
             continue
-        cues.extend(phrase_cues(start, end, text, line_fits, max_lines, min_seconds))
+        cues.extend(phrase_cues(start, end, text, line_fits, max_lines, min_seconds, word_starts=words))
     return normalise_cues(cues)
 
 
 def cues_for_frame(
-    sentences: Sequence[tuple[float, float, str]],
+    sentences: Sequence[TimedSentence],
     aspect: AspectRatio | str,
     style: CaptionStyle | None = None,
 ) -> list[CaptionCue]:

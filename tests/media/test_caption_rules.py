@@ -256,3 +256,41 @@ if __name__ == "__main__":  # figures for the README: python -m tests.media.test
             f"p90 {q[-1]:.2f}, max {d[-1]:.2f}; under 0.7 s: {sum(x < 0.695 for x in d)} "
             f"(parts of a sentence: {sum(x < 0.695 for x in parts)}), under 1 s: {sum(x < 1 for x in d)}"
         )
+
+
+def test_cues_appear_when_their_first_word_is_spoken_by_the_voices_word_timings():
+    """With word timings (ElevenLabs' alignment) a cue starts with its first word, even where
+    the speech is uneven: here a long pause after the comma."""
+    text = "When the tide goes out at night, the octopus climbs out of its pool to hunt for crabs."
+    words = text.split()
+    # "When the tide goes out at night," then 1.9 s of silence, then the rest
+    starts = [0, 0.2, 0.35, 0.6, 0.8, 0.95, 1.1,
+              3.0, 3.15, 3.5, 3.8, 4.0, 4.15, 4.3, 4.5, 4.8, 5.0, 5.2]  # fmt: skip
+    assert len(starts) == len(words)
+    cues = cues_from_sentences([(0.0, 5.6, text, starts)])
+    assert [c.text.replace("\n", " ") for c in cues] == [
+        "When the tide goes out at night,",
+        "the octopus climbs out of its pool to hunt for crabs.",
+    ]
+    assert cues[1].start == 3.0  # estimated by length alone it would be ~1.9 s
+    estimated = cues_from_sentences([(0.0, 5.6, text)])
+    assert abs(estimated[1].start - 3.0) > 0.5
+    # timings that do not match the words one to one are not used
+    assert cues_from_sentences([(0.0, 5.6, text, starts[:-1])]) == estimated
+
+
+def test_word_starts_are_kept_per_sentence_only_when_they_match_its_words():
+    from domain.production import word_starts
+    from providers.ai.base import SpeechResult, TimedText
+
+    def result(words):
+        sentences = (TimedText(0.0, 1.0, "Two words."), TimedText(1.3, 2.0, "Three more words."))
+        return SpeechResult(path=None, duration=2.0, sample_rate=1, sentences=sentences, words=tuple(words))  # type: ignore[arg-type]
+
+    exact = [
+        TimedText(0.0, 0.4, "Two"), TimedText(0.5, 1.0, "words."),
+        TimedText(1.3, 1.5, "Three"), TimedText(1.55, 1.7, "more"), TimedText(1.75, 2.0, "words."),
+    ]  # fmt: skip
+    assert word_starts(result(exact)) == [[0.0, 0.5], [1.3, 1.55, 1.75]]
+    assert word_starts(result(exact[:4])) == [[0.0, 0.5], None]
+    assert word_starts(result([])) == [None, None]
