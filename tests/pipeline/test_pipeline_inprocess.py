@@ -26,7 +26,7 @@ def record_events(resources, monkeypatch) -> list[dict]:
     """Every event published on a video channel, as sent."""
     from domain.progress import video_channel
 
-    bus = resources.extras["events"]
+    bus = resources.events
     publish, seen = bus.publish, []
 
     async def recording(channel, payload):
