@@ -17,8 +17,9 @@ from domain.ai.cache import script_from_dict, script_to_dict
 from domain.ai.service import AIService, Caller
 from domain.errors import BadInput
 from media.processes import CancelFlag
+from media.progress import ProgressFile, follow
 from persistence.enums import AspectRatio, PipelineStage
-from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest
+from providers.ai.base import ImageRequest, Script, ScriptRequest, SpeechRequest, SpeechResult
 
 Progress = Callable[[int, str | None], Awaitable[None]]
 
@@ -75,6 +76,20 @@ class StageWork:
     async def script(self) -> Script:
         key = self.outputs[PipelineStage.SCRIPT]["script_key"]
         return script_from_dict(json.loads(await self.storage.get_bytes(key)))
+
+
+def within(
+    w: StageWork, low: int, high: int, message: Callable[[float, float], str]
+) -> Callable[[float, float], Awaitable[None]]:
+    """A `follow` callback: work done of total as the stage's progress between `low` and `high`
+    percent. Called only when more is done; the job throttles what it writes and publishes (at
+    most every 0.5 s), and the message says how far the work is even when the whole percent
+    of the video's progress has not moved yet."""
+
+    async def report(done: float, total: float) -> None:
+        await w.progress(low + int((high - low) * min(1.0, done / total)), message(done, total))
+
+    return report
 
 
 # ------------------------------------------------------------------ stages
@@ -134,11 +149,20 @@ async def run_narration(w: StageWork) -> dict[str, Any]:
         raise BadInput("The script has nothing to narrate.")
     await w.progress(5, f"Narrating {len(sentences)} sentences")
     out = w.work_dir / "narration.wav"
-    result = await w.ai.synthesize(
-        w.caller,
-        SpeechRequest(
-            sentences=tuple(sentences), output_path=out, voice=w.spec.voice, language=w.spec.language
+    spoken = ProgressFile(w.work_dir / ".narration-progress")  # written by the voice, per sentence
+    result = await follow(
+        spoken,
+        w.ai.synthesize(
+            w.caller,
+            SpeechRequest(
+                sentences=tuple(sentences),
+                output_path=out,
+                voice=w.spec.voice,
+                language=w.spec.language,
+                progress=spoken,
+            ),
         ),
+        within(w, 5, 90, lambda done, total: f"Narrated {done:.0f} of {total:.0f} sentences"),
     )
     key = f"{w.prefix}/narration.wav"
     await w.storage.put_file(key, result.path, "audio/wav")
@@ -146,7 +170,26 @@ async def run_narration(w: StageWork) -> dict[str, Any]:
         {"start": s.start, "end": s.end, "text": s.text, "scene": scene_of[i] if i < len(scene_of) else -1}
         for i, s in enumerate(result.sentences)
     ]
+    for timing, starts in zip(timings, word_starts(result), strict=True):
+        if starts is not None:
+            timing["words"] = starts  # when each word is spoken: captions appear with it
     return {"audio_key": key, "duration": result.duration, "sentences": timings}
+
+
+def word_starts(result: SpeechResult) -> list[list[float] | None]:
+    """Per sentence, when each of its words starts, if the voice said so (ElevenLabs aligns
+    exactly, OpenAI's adapter estimates, Piper gives none) and one per word of the sentence."""
+    out: list[list[float] | None] = []
+    words = sorted(result.words, key=lambda w: w.start)
+    k = 0
+    for s in result.sentences:
+        mine: list[float] = []
+        while k < len(words) and words[k].start < s.end + 0.01:
+            if words[k].start >= s.start - 0.01:
+                mine.append(round(words[k].start, 3))
+            k += 1
+        out.append(mine if mine and len(mine) == len(s.text.split()) else None)
+    return out
 
 
 async def run_visuals(w: StageWork) -> dict[str, Any]:
@@ -219,7 +262,17 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
         for i, (a, b) in enumerate(spans)
         if b - a >= 0.05
     ]
-    cues = media.cues_from_sentences((s["start"], s["end"], s["text"]) for s in narration["sentences"])
+    # Phrase cues fitted to the frame's caption width (so the renderer burns them in unchanged);
+    # built in a worker process: tens of milliseconds of Python for a minute of narration.
+    cues = await media.processes.run(
+        media.cues_for_frame,
+        [
+            (s["start"], s["end"], s["text"], *([s["words"]] if s.get("words") else []))
+            for s in narration["sentences"]
+        ],
+        w.spec.aspect.name,
+        media.CaptionStyle(),
+    )
     # The thumbnail gets the title drawn on it: start from a picture without a heading of its own.
     plain = next(
         (images[i] for i, sc in enumerate(script.scenes) if not sc.heading and i < len(images)), None
@@ -245,8 +298,16 @@ async def run_assembly(w: StageWork) -> dict[str, Any]:
     )
     await w.progress(5, "Rendering")
     # In a worker process: the render's own Python work (stills, frames, thumbnails) must not take
-    # the GIL from the event loop that serves the API (media.processes).
-    result = await media.processes.run(media.render_video, request, timeout=w.render_timeout, cancel=w.cancel)
+    # the GIL from the event loop that serves the API (media.processes). It writes how many seconds
+    # of video it has encoded (ffmpeg's -progress) to a file this stage follows.
+    rendered = ProgressFile(w.work_dir / ".render-progress")
+    result = await follow(
+        rendered,
+        media.processes.run(
+            media.render_video, request, timeout=w.render_timeout, cancel=w.cancel, progress=rendered
+        ),
+        within(w, 5, 90, lambda done, total: f"Rendering ({100 * done / total:.0f} %)"),
+    )
     await w.progress(90, "Storing the render")
     keys = {
         "video_key": f"{w.prefix}/render/video.mp4",

@@ -94,6 +94,13 @@ async def media_url(storage, key: str) -> str:  # type: ignore[no-untyped-def]
     return str(await storage.url(key, expires_in=MEDIA_URL_SECONDS))
 
 
+def srt_key(subtitles_key: str | None) -> str | None:
+    """The SubRip file published beside the WebVTT one (the UPLOAD stage writes both, same cues)."""
+    if not subtitles_key or not subtitles_key.endswith(".vtt"):
+        return None
+    return subtitles_key[: -len(".vtt")] + ".srt"
+
+
 # ------------------------------------------------------------------ changes
 
 

@@ -3,7 +3,7 @@
 A leaf package: it imports nothing from the rest of the product.
 """
 
-from .captions import cues_from_sentences, fit_cues, parse_vtt, to_srt, to_vtt
+from .captions import caption_fits, cues_for_frame, cues_from_sentences, fit_cues, parse_vtt, to_srt, to_vtt
 from .chunks import join_chunks, plan_chunks, render_chunk
 from .errors import InvalidMediaError, MediaError, RenderCancelled, RenderFailedError, RenderTimeoutError
 from .probe import ProbeInfo, probe_media
@@ -36,6 +36,8 @@ __all__ = [
     "RenderResult",
     "RenderTimeoutError",
     "SceneInput",
+    "caption_fits",
+    "cues_for_frame",
     "cues_from_sentences",
     "fit_cues",
     "frame_size",

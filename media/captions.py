@@ -6,6 +6,7 @@ resolution) first, so the burned-in captions and the VTT/SRT files are identical
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -143,24 +144,316 @@ def _chars_fit(max_chars: int) -> Callable[[str], bool]:
     return lambda s: len(s) + sum(1 for c in s if _is_cjk(c)) <= max_chars  # CJK is double width
 
 
-def cues_from_sentences(
-    sentences: Iterable[tuple[float, float, str]],
-    max_chars_per_line: int = 20,
-    max_lines: int = 2,
-) -> list[CaptionCue]:
-    """Split each timed sentence into cues of at most `max_lines` lines.
+MIN_CUE_SECONDS = 0.7
+MAX_CUE_SECONDS = 7.0
+COMFORT_SECONDS = 1.2
 
-    A sentence too long for one cue is divided into pages whose durations are proportional to
-    their characters, so each page is on screen while it is being spoken.
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words a line or a cue never ends on: they lean on the word after them.
+FUNCTION_WORDS = _word_set(
+    """a an the of to in on at by for with from into onto upon about over under after before
+    between through during without within than as and or but nor so yet if because although
+    though while whereas that which who whose whom what this these those my your his her its our
+    their is are was were be been being am has have had do does did will would shall can could
+    should may might must not no every each some any very such"""
+)
+# A phrase often starts at these: a good place to break before them.
+_PHRASE_STARTS = _word_set(
+    """and or but nor so yet because although though while whereas which who whose whom where
+    when that if unless until since to of in on at by for with from into about after before
+    between through during without like as than"""
+)
+_CLAUSE_END = re.compile(r"[,;:\u2013\u2014\u2026)\"\u201d\u3001\uff0c\uff1b\uff1a]$")
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]$")
+_HARD = 1000.0  # a break that breaks a rule: taken only when nothing else fits
+_LINE_HARD = 300.0
+_STRETCH = 0.085  # seconds a cue may be lengthened to reach the minimum (sync allows 0.1)
+
+
+def _bare(token: str) -> str:
+    return token[1:] if token.startswith("\x00") else token
+
+
+def _break_cost(tok: str, nxt: str) -> float:
+    """Cost of ending a line (or a cue) after `tok`, with `nxt` starting the next one."""
+    if tok.endswith("\x01"):  # inside a word too long for a line
+        return 1.0
+    word = _bare(tok)
+    if _SENTENCE_END.search(word):
+        return -3.0
+    if _CLAUSE_END.search(word):
+        return -2.0
+    if word.lower().lstrip("\"'(\u201c\u2018") in FUNCTION_WORDS:
+        return _HARD
+    if tok.startswith("\x00") and nxt.startswith("\x00"):
+        return 2.0  # between two CJK characters: no phrase boundary known
+    nxt_word = _bare(nxt).lower().lstrip("\"'(\u201c\u2018")
+    if nxt_word in _PHRASE_STARTS:
+        return 0.5
+    if any(ch.isdigit() for ch in word):
+        return 4.0  # "600 / million"
+    if word[:1].isupper() and _bare(nxt)[:1].isupper():
+        return 4.0  # "New / York"
+    return 3.0  # inside a phrase
+
+
+def _display(tok: str) -> str:
+    return tok.replace("\x01", "")
+
+
+def _speech_weight(tok: str) -> float:
+    """Share of speaking time: a word's characters plus its space; a CJK character counts two."""
+    if tok.startswith("\x00"):
+        return 2.0
+    if tok.endswith("\x01"):
+        return float(len(tok) - 2)  # a piece of a long word: its letters, no hyphen, no space
+    return float(len(tok) + 1)
+
+
+_PIECE = 12  # characters of a word too long for a line, per piece
+
+
+def _phrase_tokens(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Words (CJK characters one by one). A word too long for a line is cut into pieces of about
+    `_PIECE` characters, each but the last ending in '-' and the marker \\x01: pieces on one
+    line are joined again, so the word breaks only where a line or cue ends."""
+    out: list[str] = []
+    for tok in _tokens(text):
+        if tok.startswith("\x00") or fits(tok):
+            out.append(tok)
+            continue
+        count = -(-len(tok) // _PIECE)
+        size = -(-len(tok) // count)
+        pieces = [tok[i : i + size] for i in range(0, len(tok), size)]
+        out.extend([*(p + "-\x01" for p in pieces[:-1]), pieces[-1]])
+    return out
+
+
+def _join_display(tokens: Sequence[str]) -> str:
+    merged: list[str] = []
+    for tok in tokens:
+        if merged and merged[-1].endswith("-\x01"):
+            merged[-1] = merged[-1][:-2] + tok
+        else:
+            merged.append(tok)
+    return _join([_display(t) for t in merged])
+
+
+def phrase_cues(
+    start: float,
+    end: float,
+    text: str,
+    fits: Callable[[str], bool],
+    max_lines: int = 2,
+    min_seconds: float = MIN_CUE_SECONDS,
+    word_starts: Sequence[float] | None = None,
+) -> list[CaptionCue]:
+    """One timed sentence as cues of whole phrases.
+
+    Cue and line breaks are chosen together (dynamic programming over the sentence's words):
+    breaks after punctuation are sought, breaks before a conjunction or preposition are fine,
+    breaks inside a phrase cost, and a break after a function word is taken only when nothing
+    else fits. A cue shorter than `min_seconds` (or a one-word cue in a longer sentence) is
+    avoided unless the sentence itself is too short. Times follow the speech: a cue appears
+    when its first word is spoken, at `word_starts` (one per whitespace-separated word, when
+    the voice gave them) or else estimated, each word taking time in proportion to its length.
     """
+    words = text.split()
+    per_word = [_phrase_tokens(word, fits) for word in words]
+    toks = [t for group in per_word for t in group]
+    n = len(toks)
+    if n == 0:
+        return []
+    weights = [_speech_weight(t) for t in toks]
+    cum = [0.0]
+    for w in weights:
+        cum.append(cum[-1] + w)
+    span = end - start
+    at = _token_times(per_word, cum, span, start, end, word_starts)
+    brk = [_break_cost(toks[i], toks[i + 1]) for i in range(n - 1)] + [0.0]
+    # reach[i]: tokens i..reach[i]-1 fit on one line (at least one token always does)
+    reach: list[int] = []
+    for i in range(n):
+        k = i + 1
+        while k < n and fits(_join_display(toks[i : k + 1])):
+            k += 1
+        reach.append(k)
+    sentence_can_hold = span >= min_seconds
+
+    memo: dict[tuple[int, int, int], tuple[float, list[int]] | None] = {}
+
+    def layout(i: int, j: int, lines: int) -> tuple[float, list[int]] | None:
+        """Cheapest way to set tokens i..j-1 on at most `lines` lines: (cost, line starts)."""
+        if j <= reach[i]:
+            return 0.0, [i]
+        if lines < 2:
+            return None
+        key = (i, j, lines)
+        if key in memo:
+            return memo[key]
+        best: tuple[float, list[int]] | None = None
+        for k in range(i + 1, min(j, reach[i] + 1)):
+            rest = layout(k, j, lines - 1)
+            if rest is None:
+                continue
+            own = brk[k - 1]
+            # A function word ending the first line of a cue is bad; ending a cue (the reader
+            # waits for the next one), or a cue too short to read, is worse: only the cheapest
+            # of them is taken, when no layout keeps every rule (a fast voice, a narrow frame).
+            line_cost = _LINE_HARD if own >= _HARD else 0.5 * own
+            # balanced lines read better: a small cost for the difference in length
+            cost = line_cost + rest[0] + 0.02 * abs((cum[k] - cum[i]) - (cum[j] - cum[k]))
+            if best is None or cost < best[0]:
+                best = (cost, [i, *rest[1]])
+        memo[key] = best
+        return best
+
+    inf = float("inf")
+    best = [inf] * (n + 1)
+    choice: list[tuple[int, list[int]]] = [(0, [])] * (n + 1)
+    best[0] = 0.0
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            if best[i] == inf:
+                continue
+            lay = layout(i, j, max_lines)
+            if lay is None:
+                break  # starting earlier only adds words: that cannot fit either
+            seconds = at[j] - at[i]
+            cost = best[i] + 2.0 + lay[0] + (brk[j - 1] if j < n else 0.0)
+            short = min_seconds - seconds
+            if short > 1e-9 and sentence_can_hold:
+                # A little short is made up by `_cue_times` (moving a boundary a few centiseconds,
+                # well within sync); more would pull the cues off the speech.
+                cost += 50.0 + 500.0 * short if short <= _STRETCH else _HARD
+            if j - i == 1 and n > 1:
+                cost += 8.0
+            cost += max(0.0, seconds - MAX_CUE_SECONDS) * 3.0
+            cost += max(0.0, COMFORT_SECONDS - seconds) * 4.0  # a cue that short is hard to read
+            if cost < best[j]:
+                best[j] = cost
+                choice[j] = (i, lay[1])
+    cuts: list[tuple[int, int, list[int]]] = []
+    j = n
+    while j > 0:
+        i, lines = choice[j]
+        cuts.append((i, j, lines))
+        j = i
+    cuts.reverse()
+    times = _cue_times([at[i] for i, _, _ in cuts] + [span], min_seconds)
+    cues = []
+    for (_, j, lines), a, b in zip(cuts, times, times[1:], strict=False):
+        bounds = [*lines, j]
+        body = "\n".join(_join_display(toks[x:y]) for x, y in itertools.pairwise(bounds))
+        cues.append(CaptionCue(_round_cs(start + a), _round_cs(start + b), body))
+    return cues
+
+
+def _token_times(
+    per_word: list[list[str]],
+    cum: list[float],
+    span: float,
+    start: float,
+    end: float,
+    word_starts: Sequence[float] | None,
+) -> list[float]:
+    """When each token starts, in seconds from the sentence's start (and `span` at the end).
+
+    With the voice's word timings (one per word, in order, inside the sentence) a word starts
+    when it was spoken and its pieces (CJK characters, cuts of a long word) share its time by
+    length; without them, every token's share of the sentence follows its length."""
+    n = len(cum) - 1
+    usable = (
+        word_starts is not None
+        and len(word_starts) == len(per_word)
+        and all(start - 0.05 <= t <= end + 0.05 for t in word_starts)
+        and all(a <= b for a, b in itertools.pairwise(word_starts))
+    )
+    if not usable or word_starts is None:
+        per = span / cum[-1]
+        return [c * per for c in cum]
+    at: list[float] = []
+    k = 0
+    for w, group in enumerate(per_word):
+        w0 = min(max(word_starts[w] - start, 0.0), span)
+        w1 = min(max(word_starts[w + 1] - start, w0), span) if w + 1 < len(per_word) else span
+        chars = cum[k + len(group)] - cum[k]
+        for x in range(len(group)):
+            at.append(w0 + (w1 - w0) * (cum[k + x] - cum[k]) / chars if chars else w0)
+        k += len(group)
+    assert k == n
+    at.append(span)
+    return at
+
+
+def _cue_times(bounds: list[float], min_seconds: float) -> list[float]:
+    """Cue boundaries (0 .. span), moved only if a cue would be shorter than `min_seconds` and
+    the span has room to give every cue that long: short cues are lengthened, the others share
+    the rest in proportion to their speech."""
+    durations = [b - a for a, b in itertools.pairwise(bounds)]
+    span = bounds[-1]
+    if all(d >= min_seconds - 1e-9 for d in durations) or span < min_seconds * len(durations):
+        return bounds
+    fixed = [False] * len(durations)
+    while True:
+        free = span - min_seconds * sum(fixed)
+        flexible = sum(d for d, f in zip(durations, fixed, strict=False) if not f)
+        scaled = [min_seconds if f else d * free / flexible for d, f in zip(durations, fixed, strict=False)]
+        short = [i for i, d in enumerate(scaled) if not fixed[i] and d < min_seconds - 1e-9]
+        if not short:
+            break
+        for i in short:
+            fixed[i] = True
+    out = [0.0]
+    for d in scaled:
+        out.append(out[-1] + d)
+    out[-1] = span
+    return out
+
+
+TimedSentence = tuple[float, float, str] | tuple[float, float, str, Sequence[float]]
+"""(start, end, text), or with the start of each of its words when the voice gave them."""
+
+
+def cues_from_sentences(
+    sentences: Iterable[TimedSentence],
+    max_chars_per_line: int = 42,
+    max_lines: int = 2,
+    *,
+    fits: Callable[[str], bool] | None = None,
+    min_seconds: float = MIN_CUE_SECONDS,
+) -> list[CaptionCue]:
+    """Each timed sentence as cues of whole phrases, at most `max_lines` lines each.
+
+    A line fits when `fits(line)` says so (give `caption_fits(aspect, style)` to build cues for
+    the frame they are burned into); otherwise when it has at most `max_chars_per_line`
+    characters, CJK counting double. See `phrase_cues` for the rules.
+    """
+    line_fits = fits if fits is not None else _chars_fit(max_chars_per_line)
     cues: list[CaptionCue] = []
-    for start, end, text in sentences:
+    for sentence in sentences:
+        start, end, text = sentence[0], sentence[1], sentence[2]
+        words = sentence[3] if len(sentence) > 3 else None  # type: ignore[misc]
         text = " ".join(text.split())
         if not text or end <= start:
             continue
-        lines = wrap_lines(text, _chars_fit(max_chars_per_line))
-        cues.extend(_spread(start, end, _pages(lines, max_lines)))
+        cues.extend(phrase_cues(start, end, text, line_fits, max_lines, min_seconds, word_starts=words))
     return normalise_cues(cues)
+
+
+def cues_for_frame(
+    sentences: Sequence[TimedSentence],
+    aspect: AspectRatio | str,
+    style: CaptionStyle | None = None,
+) -> list[CaptionCue]:
+    """Phrase cues whose lines fit the frame they are burned into (`caption_fits`), so the
+    renderer keeps them as they are and the VTT/SRT files match the picture. CPU work (~20 ms
+    for 45 s of narration): run it in a worker process, not on an event loop."""
+    return cues_from_sentences(sentences, fits=caption_fits(aspect, style))
 
 
 def normalise_cues(cues: Iterable[CaptionCue]) -> list[CaptionCue]:
@@ -226,8 +519,22 @@ def pixel_fits(layout: CaptionLayout, style: CaptionStyle) -> Callable[[str], bo
     return lambda s: width(s) <= limit
 
 
+def caption_fits(aspect: AspectRatio | str, style: CaptionStyle | None = None) -> Callable[[str], bool]:
+    """Whether a line fits the frame's caption width as drawn (and has at most 42 characters):
+    give it to `cues_from_sentences` to build cues the renderer burns in unchanged."""
+    style = style or CaptionStyle()
+    pixels = pixel_fits(caption_layout(aspect, style), style)
+    chars = _chars_fit(42)
+    if style.uppercase:
+        return lambda s: chars(s) and pixels(s.upper())
+    return lambda s: chars(s) and pixels(s)
+
+
 def fit_cues(cues: Iterable[CaptionCue], layout: CaptionLayout, style: CaptionStyle) -> list[CaptionCue]:
-    """Re-wrap cues by rendered pixel width; split any that would exceed `max_lines` lines."""
+    """Re-wrap cues by rendered pixel width; split any that would exceed `max_lines` lines.
+
+    Cues whose lines already fit are kept as they are; the others are broken again into phrases
+    (`phrase_cues`) within their own time span."""
     fits = pixel_fits(layout, style)
     out: list[CaptionCue] = []
     for c in normalise_cues(cues):
@@ -236,8 +543,9 @@ def fit_cues(cues: Iterable[CaptionCue], layout: CaptionLayout, style: CaptionSt
         if len(lines) > style.max_lines or not all(fits(ln) for ln in lines):
             # Undo our own hard breaks ("...exp-" + "ial...") before re-wrapping by pixels.
             joined = re.sub(r"(?<=\w)-\n(?=\w)", "", text).replace("\n", " ")
-            lines = wrap_lines(joined, fits)
-        out.extend(_spread(c.start, c.end, _pages(lines, style.max_lines)))
+            out.extend(phrase_cues(c.start, c.end, " ".join(joined.split()), fits, style.max_lines))
+        else:
+            out.append(CaptionCue(c.start, c.end, text))
     return normalise_cues(out)
 
 
@@ -366,6 +674,19 @@ def parse_vtt(text: str) -> list[CaptionCue]:
         body = "\n".join(lines[idx + 1 :])
         body = _TAG.sub("", body).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         cues.append(CaptionCue(_parse_ts(a), _parse_ts(b), body))
+    return cues
+
+
+def parse_srt(text: str) -> list[CaptionCue]:
+    """Read back a SubRip file written by `to_srt` (used by tests and tooling)."""
+    cues: list[CaptionCue] = []
+    for block in text.strip().split("\n\n"):
+        lines = block.splitlines()
+        idx = next((i for i, ln in enumerate(lines) if "-->" in ln), None)
+        if idx is None:
+            continue
+        a, b = (x.strip() for x in lines[idx].split("-->"))
+        cues.append(CaptionCue(_parse_ts(a), _parse_ts(b), "\n".join(lines[idx + 1 :])))
     return cues
 
 

@@ -4,6 +4,7 @@ by stream copy (no video re-encode) while the audio is mixed and encoded once at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .audio import AudioPlan, audio_codec_args, audio_graph, measure_loudness
@@ -28,10 +29,22 @@ def plan_chunks(request: RenderRequest, chunk_seconds: float | None = None) -> l
         job.cleanup()
 
 
-def encode_span(job: Job, chunk: ChunkSpec, out_path: Path, *, audio: bool, faststart: bool) -> None:
-    """One ffmpeg pass producing frames [chunk.start_frame, chunk.end_frame) (+ audio if asked)."""
+def encode_span(
+    job: Job,
+    chunk: ChunkSpec,
+    out_path: Path,
+    *,
+    audio: bool,
+    faststart: bool,
+    progress: Callable[[float], None] | None = None,
+    step: Callable[[], None] | None = None,
+) -> None:
+    """One ffmpeg pass producing frames [chunk.start_frame, chunk.end_frame) (+ audio if asked).
+
+    `progress(seconds)`: seconds of this span encoded so far, as ffmpeg reports them; `step()`:
+    one piece of the preparation done (a still scaled, the loudness measured)."""
     opts = job.request.options
-    tl = job.resolved_timeline(chunk.start_frame, chunk.end_frame)
+    tl = job.resolved_timeline(chunk.start_frame, chunk.end_frame, on_still=step)
     inputs = GraphInputs()
     logo = job.logo()
     overlay = Overlay(
@@ -45,6 +58,8 @@ def encode_span(job: Job, chunk: ChunkSpec, out_path: Path, *, audio: bool, fast
     tail: list[str] = ["-an"]
     if audio:
         plan = _audio_plan(job, inputs.count, opts)
+        if step is not None:
+            step()
         inputs.args += ["-i", str(job.request.narration_path)]
         inputs.count += 1
         if opts.music_path is not None:
@@ -57,7 +72,7 @@ def encode_span(job: Job, chunk: ChunkSpec, out_path: Path, *, audio: bool, fast
     graph_file = job.workdir / f"graph-{chunk.index}.txt"
     graph_file.write_text(graph, encoding="utf-8")  # long graphs overflow argv limits otherwise
     args = [
-        "-loglevel", "error", "-stats_period", "5",
+        "-loglevel", "error", *([] if progress else ["-stats_period", "5"]),
         *inputs.args,
         "-/filter_complex", str(graph_file), "-filter_complex_threads", "1",
         *maps, *x264_args(opts), *tail,
@@ -66,7 +81,11 @@ def encode_span(job: Job, chunk: ChunkSpec, out_path: Path, *, audio: bool, fast
         *(["-movflags", "+faststart"] if faststart else []),
         str(out_path),
     ]  # fmt: skip
-    run_ffmpeg(args, timeout=job.deadline.remaining(), cancel=job.cancel, what="render")
+    span = chunk.duration
+    run_ffmpeg(
+        args, timeout=job.deadline.remaining(), cancel=job.cancel, what="render",
+        progress=(lambda t: progress(min(t, span))) if progress else None,
+    )  # fmt: skip
 
 
 def _audio_plan(job: Job, narration_input: int, opts: RenderOptions) -> AudioPlan:

@@ -13,7 +13,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from .errors import InvalidMediaError, RenderCancelled, RenderFailedError, Rende
 from .types import CancelSignal
 
 _POLL = 0.05
+PROGRESS_PERIOD = 0.5  # seconds between ffmpeg's -progress reports
 _KEEP_LINES = 400
 # Lines worth showing in logs; progress lines and banners are noise.
 _INTERESTING = re.compile(
@@ -72,14 +73,21 @@ def run_ffmpeg(
     check: bool = True,
     what: str = "render",
     on_start: object = None,
+    progress: Callable[[float], None] | None = None,
 ) -> FfmpegRun:
-    """Run `ffmpeg <args>`; raise a MediaError subclass on failure, timeout or cancel."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    """Run `ffmpeg <args>`; raise a MediaError subclass on failure, timeout or cancel.
+
+    `progress(seconds)` is called with the output time ffmpeg has written, from its `-progress`
+    report (every `PROGRESS_PERIOD` seconds), on a reader thread."""
+    if progress is not None and capture_stdout:
+        raise ValueError("progress is read from stdout: it cannot be captured as well")
+    report = ["-nostats", "-progress", "pipe:1", "-stats_period", str(PROGRESS_PERIOD)] if progress else []
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *report, *args]
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture_stdout or progress else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         # Own process group: a kill never reaches us, and Ctrl-C in a terminal is ours to handle.
         start_new_session=True,
@@ -99,9 +107,20 @@ def run_ffmpeg(
         for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
             out_chunks.append(chunk)
 
+    def drain_progress() -> None:
+        assert proc.stdout is not None and progress is not None
+        for raw in iter(proc.stdout.readline, b""):
+            if raw.startswith(b"out_time_us="):
+                with contextlib.suppress(ValueError):
+                    micros = int(raw[12:].strip())
+                    if micros >= 0:  # N/A or negative before the first frame
+                        progress(micros / 1e6)
+
     threads = [threading.Thread(target=drain_err, daemon=True)]
     if capture_stdout:
         threads.append(threading.Thread(target=drain_out, daemon=True))
+    elif progress is not None:
+        threads.append(threading.Thread(target=drain_progress, daemon=True))
     for t in threads:
         t.start()
     reason = ""

@@ -12,6 +12,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -177,8 +178,9 @@ class Job:
         dst = self.workdir / f"still-{index}.yuv"
         return prescale_still(vis.path, dst, self.still_dims, f"The image of scene {index + 1}")
 
-    def resolved_timeline(self, start: int, end: int) -> Timeline:
-        """Timeline whose image visuals in [start, end) point at their pre-scaled stills."""
+    def resolved_timeline(self, start: int, end: int, on_still: Callable[[], None] | None = None) -> Timeline:
+        """Timeline whose image visuals in [start, end) point at their pre-scaled stills.
+        `on_still()` is called as each still is made (progress before the encode starts)."""
         vis = list(self.timeline.visuals)
         seg = self.timeline.segment
         wanted = [i for i, v in enumerate(vis) if v.kind == "image" and seg(i)[1] > start and seg(i)[0] < end]
@@ -189,8 +191,13 @@ class Job:
             with ThreadPoolExecutor(max_workers=min(PRESCALE_WORKERS, len(missing))) as pool:
                 for i, path in zip(missing, pool.map(self._prescale, missing), strict=True):
                     self._stills[i] = path
+                    if on_still is not None:
+                        on_still()
         for i in wanted:
+            made = i not in self._stills
             vis[i] = replace(vis[i], path=self.still_for(i))
+            if made and on_still is not None:
+                on_still()
         if missing:
             trim_heap()
         tl = self.timeline

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from .job import Job, trim_heap
 from .probe import probe_media
 from .thumbnail import make_thumbnail
 from .timeline import ChunkSpec, plan_cuts
-from .types import CancelSignal, RenderRequest, RenderResult
+from .types import CancelSignal, ProgressSink, RenderRequest, RenderResult
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,10 @@ def render_video(
     *,
     timeout: float | None = None,
     cancel: CancelSignal | None = None,
+    progress: ProgressSink | None = None,
 ) -> RenderResult:
+    """Render the request. `progress.report(seconds, total)` follows the encode: seconds of video
+    written (all chunks together) of the video's length, twice a second (ffmpeg's -progress)."""
     started = time.monotonic()
     out_dir = Path(request.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +53,12 @@ def render_video(
             if chunk_secs
             else [ChunkSpec(0, 0, job.timeline.total_frames, opts.fps)]
         )
+        tracker = None
+        if progress is not None:
+            # steps: the job prepared, each still scaled, the loudness measured
+            stills = sum(1 for v in job.timeline.visuals if v.kind == "image")
+            tracker = _Tracker(progress, job.total, len(chunks), steps=stills + 2)
+            tracker.step()
         thumb_tmp = job.workdir / f"{base}.jpg"
         # The thumbnail (Pillow, ~0.2 s) is drawn while ffmpeg encodes: x264 leaves a little of
         # the second core idle, so this is off the critical path.
@@ -55,9 +66,11 @@ def render_video(
             thumb_job = side.submit(_thumbnail, job, thumb_tmp)
             try:
                 if len(chunks) == 1:
-                    encode_span(job, chunks[0], video_tmp, audio=True, faststart=True)
+                    encode_span(job, chunks[0], video_tmp, audio=True, faststart=True,
+                                progress=tracker.part(0) if tracker else None,
+                                step=tracker.step if tracker else None)  # fmt: skip
                 else:
-                    _render_chunked(job, chunks, video_tmp)
+                    _render_chunked(job, chunks, video_tmp, tracker)
             finally:
                 thumb_error = thumb_job.exception()  # waits; never leaves a thread writing the workdir
             if thumb_error is not None:
@@ -85,19 +98,59 @@ def render_video(
         job.cleanup()
 
 
-def _render_chunked(job: Job, chunks: list[ChunkSpec], out: Path) -> None:
+PREPARATION = 0.1
+"""Share of the render's progress given to the steps before ffmpeg encodes (checking inputs,
+scaling stills, measuring loudness): measured, 6 % of a 45 s veryfast render and up to a quarter
+of a short ultrafast one; progress moves during them."""
+
+
+class _Tracker:
+    """The render's progress, reported as seconds of video of the total: preparation steps
+    first (`step`), then the seconds each chunk has encoded (`part`; chunks may run in parallel)."""
+
+    def __init__(self, sink: ProgressSink, total: float, parts: int, steps: int) -> None:
+        self.sink, self.total = sink, total
+        self.done = [0.0] * parts
+        self.steps, self.steps_done = max(1, steps), 0
+        self.lock = threading.Lock()
+
+    def _report(self) -> None:
+        prepared = min(1.0, self.steps_done / self.steps)
+        encoded = min(1.0, sum(self.done) / self.total) if self.total > 0 else 0.0
+        self.sink.report(self.total * (PREPARATION * prepared + (1 - PREPARATION) * encoded), self.total)
+
+    def step(self) -> None:
+        with self.lock:
+            self.steps_done += 1
+            self._report()
+
+    def part(self, index: int) -> Callable[[float], None]:
+        def report(seconds: float) -> None:
+            with self.lock:
+                self.done[index] = max(self.done[index], seconds)
+                self._report()
+
+        return report
+
+
+def _render_chunked(job: Job, chunks: list[ChunkSpec], out: Path, tracker: _Tracker | None = None) -> None:
     workers = max(1, min(job.request.options.chunk_workers, len(chunks)))
     paths = [job.workdir / f"chunk-{c.index:04d}.mp4" for c in chunks]
+
+    def part(i: int) -> Callable[[float], None] | None:
+        return tracker.part(i) if tracker else None
+
+    step = tracker.step if tracker else None
     if workers == 1:
-        for c, p in zip(chunks, paths, strict=True):
-            encode_span(job, c, p, audio=False, faststart=False)
+        for i, (c, p) in enumerate(zip(chunks, paths, strict=True)):
+            encode_span(job, c, p, audio=False, faststart=False, progress=part(i), step=step)
     else:
         # Stills are prepared up front in this thread: Job's cache isn't meant for concurrent fills.
         for c in chunks:
-            job.resolved_timeline(c.start_frame, c.end_frame)
+            job.resolved_timeline(c.start_frame, c.end_frame, on_still=step)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(encode_span, job, c, p, audio=False, faststart=False)
-                       for c, p in zip(chunks, paths, strict=True)]  # fmt: skip
+            futures = [pool.submit(encode_span, job, c, p, audio=False, faststart=False, progress=part(i))
+                       for i, (c, p) in enumerate(zip(chunks, paths, strict=True))]  # fmt: skip
             for f in futures:
                 f.result()
     join_chunks(paths, out, request=job.request, job=job)

@@ -113,3 +113,10 @@ class CancelSignal(Protocol):
     the render runs in a worker process."""
 
     def is_set(self) -> bool: ...
+
+
+class ProgressSink(Protocol):
+    """Where a render (or synthesis) says how far it is: `report(done, total)`, e.g. seconds of
+    video encoded of the total. A `progress.ProgressFile` carries it across processes."""
+
+    def report(self, done: float, total: float) -> None: ...

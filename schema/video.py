@@ -210,6 +210,10 @@ class Video(Node):
     async def subtitles_url(self, info: Info) -> str | None:
         return await _media_url(info, self.row.subtitles_key, self.row)
 
+    @strawberry.field(description="SubRip (SRT) captions: the same cues as subtitlesUrl.")
+    async def subtitles_srt_url(self, info: Info) -> str | None:
+        return await _media_url(info, video_domain.srt_key(self.row.subtitles_key), self.row)
+
     @strawberry.field
     async def versions(self, info: Info) -> list[VideoVersion]:
         rows: list[VersionRow] = await info.context.loaders.versions.load(self.row.id)
@@ -286,6 +290,7 @@ _COLUMNS_OF_FIELD: dict[str, tuple[str, ...]] = {
     "fileUrl": ("file_key",),
     "thumbnailUrl": ("thumbnail_key",),
     "subtitlesUrl": ("subtitles_key",),
+    "subtitlesSrtUrl": ("subtitles_key",),
     "owner": (),  # joined (OWNER_COLUMNS)
     "stages": (),  # by video id, batched
     "versions": (),

@@ -217,6 +217,18 @@ class SpeechRequest:
     voice: str | None = None
     language: str = "en"
     speed: float = 1.0
+    progress: ProgressSink | None = field(default=None, compare=False, repr=False)
+    """Told `report(sentences done, sentences)` as the speech is made (may cross processes:
+    the caller passes a picklable sink); not part of what is asked, so not of the cache key."""
+
+
+class ProgressSink(Protocol):
+    def report(self, done: float, total: float) -> None: ...
+
+
+def report_progress(request: SpeechRequest, done: int, total: int) -> None:
+    if request.progress is not None:
+        request.progress.report(done, total)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from providers.ai.base import (
     TimedText,
     Usage,
     Voice,
+    report_progress,
 )
 from providers.ai.errors import ProviderRejectedError, cause_for, map_elevenlabs_error
 from providers.ai.formats import PcmAudio, write_wav
@@ -156,6 +157,7 @@ class ElevenLabsSpeech:
                 next_text=chunks[n + 1].text[:500] if n + 1 < len(chunks) else None,
             )
             pcm += audio
+            report_progress(request, chunk.spans[-1][0] + 1 if chunk.spans else 0, len(texts))
             duration = len(pcm) / (self.sample_rate * frame)
             for index, start, end in chunk.spans:
                 t0 = min(duration, offset + alignment.start(start))

@@ -38,6 +38,7 @@ from providers.ai.base import (
     TransientProviderError,
     Usage,
     Voice,
+    report_progress,
 )
 from providers.ai.errors import (
     ProviderAddressRefusedError,
@@ -404,6 +405,15 @@ class OpenAISpeech(_OpenAIBase):
         jobs = [
             asyncio.ensure_future(self._sentence(t, voice, request.speed, gate)) if t else None for t in texts
         ]
+        finished = [0]
+
+        def one_done(_: object) -> None:
+            finished[0] += 1
+            report_progress(request, finished[0], len(texts))
+
+        for j in jobs:
+            if j is not None:
+                j.add_done_callback(one_done)
         try:
             await asyncio.gather(*(j for j in jobs if j is not None))
         except BaseException:

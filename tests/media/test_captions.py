@@ -97,3 +97,10 @@ def test_cjk_runs_use_the_fallback_font_in_ass_and_measurement():
     cues = fit_cues([CaptionCue(0.0, 4.0, "日本語のテキストはスペースなしで長く続きます" * 3)], layout, style)
     fits = pixel_fits(layout, style)
     assert len(cues) >= 2 and all(fits(line) for c in cues for line in c.text.split("\n"))
+
+
+def test_srt_reads_back_as_the_vtt_cues():
+    cues = cues_from_sentences(SENTENCES)
+    from media.captions import parse_srt
+
+    assert parse_srt(to_srt(cues)) == parse_vtt(to_vtt(cues)) == cues

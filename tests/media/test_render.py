@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from media import frame_size, parse_vtt, probe_media, render_video
+from media.render import PREPARATION
 
 from .conftest import SENTENCES, frame_at, loudness, make_clip, make_image, make_wav, mean_volume, request
 
@@ -19,9 +20,23 @@ def _faststart(path: Path) -> bool:
     return 0 <= data.find(b"moov") < data.find(b"mdat")
 
 
+class Reports:
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float]] = []
+
+    def report(self, done: float, total: float) -> None:
+        self.seen.append((done, total))
+
+
 def test_portrait_render_probe(assets, tmp_path):
     imgs, wav, cues = assets
-    res = render_video(request(tmp_path, imgs, wav, cues))
+    progress = Reports()
+    res = render_video(request(tmp_path, imgs, wav, cues), progress=progress)
+    # progress: the preparation steps (the job, 3 stills, then the loudness, which completes the
+    # preparation's share), then ffmpeg's encode reports, ending at the whole length; never back
+    done = [d for d, _ in progress.seen]
+    assert done == sorted(done) and {t for _, t in progress.seen} == {3.8}
+    assert len([d for d in done if d < PREPARATION * 3.8 - 1e-9]) == 4 and done[-1] == 3.8
     info = probe_media(res.video_path)
     assert (info.video_codec, info.audio_codec, info.pix_fmt) == ("h264", "aac", "yuv420p")
     assert (info.width, info.height, info.fps) == (1080, 1920, 30.0)

@@ -12,13 +12,14 @@ import httpx
 import imageio_ffmpeg
 import pytest
 
+from media.captions import parse_srt, parse_vtt
 from tests.live import LiveProcess, LiveServer, service_env
 from tests.ws import GraphQLWs
 
 CREATE = "mutation($input: CreateVideoInput!) { createVideo(input: $input) { id status } }"
 PROGRESS = "subscription($id: ID!) { videoProgress(videoId: $id) { status stage progress message at } }"
 VIDEO = """query($id: ID!) { video(id: $id) {
-  status duration resolution format fileUrl thumbnailUrl subtitlesUrl
+  status duration resolution format fileUrl thumbnailUrl subtitlesUrl subtitlesSrtUrl
   processingProgress stages { stage status attempts } versions { version fileUrl } } }"""
 SCRIPT = (
     "The honeybee visits about two thousand flowers a day. It carries nectar home in a special stomach. "
@@ -178,6 +179,11 @@ async def test_register_create_watch_download(tmp_path, env, services, redis_pre
         assert abs(probed_duration(info) - done["duration"]) < 0.1
         vtt = httpx.get(done["subtitlesUrl"], timeout=30)
         assert vtt.status_code == 200 and vtt.text.startswith("WEBVTT")
+        srt = httpx.get(done["subtitlesSrtUrl"], timeout=30)
+        assert srt.status_code == 200 and srt.text.startswith("1\n")
+        # the same cues, times and words: SRT writes a comma where WebVTT writes a dot
+        vtt_cues = [(c.start, c.end, c.text) for c in parse_vtt(vtt.text)]
+        assert vtt_cues and [(c.start, c.end, c.text) for c in parse_srt(srt.text)] == vtt_cues
         assert httpx.get(done["thumbnailUrl"], timeout=30).headers["content-type"] == "image/jpeg"
 
         # A late subscriber gets exactly the final state, then completion.

@@ -23,6 +23,7 @@ from providers.ai.base import (
     TimedText,
     Usage,
     Voice,
+    report_progress,
 )
 from providers.ai.formats import PcmAudio, write_wav
 
@@ -142,7 +143,8 @@ class PiperSpeech(SpeechProvider):
         pieces: list[np.ndarray] = []
         timings: list[TimedText] = []
         cursor = 0  # samples written so far
-        for text in sentences:
+        for done, text in enumerate(sentences):
+            report_progress(request, done, len(sentences))
             chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=config)]
             audio = _trim(np.concatenate(chunks) if chunks else np.zeros(0, np.float32), sample_rate)
             if audio.size == 0:
@@ -156,6 +158,7 @@ class PiperSpeech(SpeechProvider):
             cursor += audio.size
         if not timings:
             raise PermanentProviderError(NAME, "nothing to say (the voice produced no audio)")
+        report_progress(request, len(sentences), len(sentences))
 
         pcm = (np.clip(np.concatenate(pieces), -1.0, 1.0) * 32767.0).astype("<i2")
         write_wav(Path(request.output_path), PcmAudio(pcm.tobytes(), sample_rate, 1, 2))

@@ -29,10 +29,26 @@ def _read(path: Path) -> tuple[np.ndarray, int, wave._wave_params]:
     return samples, params.framerate, params
 
 
+class Reports:
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float]] = []
+
+    def report(self, done: float, total: float) -> None:
+        self.seen.append((done, total))
+
+
+REPORTS = Reports()
+
+
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> SpeechResult:
     out = tmp_path_factory.mktemp("piper") / "sub" / "voice.wav"
-    return speech.synthesize_sync(SpeechRequest(sentences=SENTENCES, output_path=out))
+    return speech.synthesize_sync(SpeechRequest(sentences=SENTENCES, output_path=out, progress=REPORTS))
+
+
+def test_progress_is_reported_per_sentence(result: SpeechResult) -> None:
+    n = len(SPOKEN)
+    assert REPORTS.seen == [(i, n) for i in range(n + 1)]
 
 
 def test_is_a_speech_provider() -> None:
