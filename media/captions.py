@@ -437,7 +437,7 @@ def cues_from_sentences(
     cues: list[CaptionCue] = []
     for sentence in sentences:
         start, end, text = sentence[0], sentence[1], sentence[2]
-        words = sentence[3] if len(sentence) > 3 else None  # type: ignore[misc]
+        words = sentence[3] if len(sentence) > 3 else None
         text = " ".join(text.split())
         if not text or end <= start:
             continue
