@@ -84,7 +84,7 @@ class Studio:
             return None
         return candidate
 
-    async def __call__(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         path = request.path_params.get("path", "")
         found = self._file(path)
         if found is not None and found != self.index:
@@ -105,7 +105,8 @@ def studio_routes(settings: Settings) -> list[Route]:
     folder = build_dir(settings)
     if folder is None:
         return []
-    return [Route("/{path:path}", Studio(folder, settings.public_base_url), methods=["GET", "HEAD"])]
+    studio = Studio(folder, settings.public_base_url)
+    return [Route("/{path:path}", studio.serve, methods=["GET", "HEAD"])]
 
 
 def local_graphiql_html(html: str, folder: Path | None) -> str:
