@@ -179,8 +179,12 @@ def test_studio_in_a_browser(studio_server: LiveServer) -> None:
         assert token != first_token
 
         # The player has the MP4 the API describes.
-        video = api(server, token, "query($id: ID!) { video(id: $id) { duration status versions { version } } }",
-                    {"id": video_id})["data"]["video"]
+        video = api(
+            server,
+            token,
+            "query($id: ID!) { video(id: $id) { duration status versions { version } } }",
+            {"id": video_id},
+        )["data"]["video"]
         assert video["status"] == "COMPLETED"
         duration = page.evaluate("document.querySelector('video').duration")
         assert abs(duration - video["duration"]) <= 0.2, (duration, video["duration"])
@@ -202,7 +206,12 @@ def test_studio_in_a_browser(studio_server: LiveServer) -> None:
         assert "/signin" not in page.url
         shoot("library")
 
-        for path, name in (("/ai", "ai"), ("/settings", "settings"), ("/analytics", "analytics"), ("/admin", "admin")):
+        for path, name in (
+            ("/ai", "ai"),
+            ("/settings", "settings"),
+            ("/analytics", "analytics"),
+            ("/admin", "admin"),
+        ):
             page.goto(server.url + path)
             page.locator("h1").wait_for()
             page.wait_for_load_state("networkidle")
