@@ -3,7 +3,7 @@ import { ApiClient, refreshMargin, type ConnectionState, type Tokens } from '../
 import { ApiError, describe as describeCode, fieldErrors } from '../src/lib/client/errors';
 import { vttToSrt } from '../src/lib/captions';
 import manifest from '../src/lib/gql/persisted-documents.json';
-import { Me, VideoProgress } from '../src/lib/operations';
+import { Me, VideoDetail, VideoProgress } from '../src/lib/operations';
 
 // --- helpers -----------------------------------------------------------------------------
 
@@ -94,6 +94,7 @@ describe('requests', () => {
     const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
     expect(hex).toBe(call.extensions.persistedQuery.sha256Hash);
     expect(call.authorization).toBeUndefined();
+    expect(client.payload(VideoDetail, { id: 'Video:1' }).operationName).toBe('VideoDetail'); // after its fragment
     client.dispose();
   });
 

@@ -104,7 +104,7 @@ export class ApiClient {
     const hash = doc.__meta__?.hash;
     const query = hash ? this.opts.manifest[hash] : undefined;
     if (!hash || !query) throw new Error('operation missing from the persisted-document manifest; run npm run codegen');
-    const name = /^(?:query|mutation|subscription)\s+(\w+)/m.exec(query.replace(/fragment [^{]+\{[^}]*\}\s*/g, ''));
+    const name = /(?:^|\}\s*)(?:query|mutation|subscription)\s+(\w+)/.exec(query);
     return {
       query,
       ...(name ? { operationName: name[1] } : {}),
