@@ -58,7 +58,8 @@ studio-dev: web/node_modules/.ci-stamp
 
 # The system Chromium the browser test drives (Playwright cannot download its own here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || (apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+		apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null)
 
 # The whole suite: lint and types first (seconds), then the tests, then the security and
 # end-to-end tests again on the embedded PostgreSQL and Redis 6.2 (what `make run` uses).
