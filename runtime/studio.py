@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from runtime.settings import Settings
@@ -34,6 +34,8 @@ CDN = "https://unpkg.com/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 _CDN_ASSET = re.compile(r'"https://unpkg\.com/([^"]+)"')
+# The API's own paths: with a trailing slash they are redirected to it, as without the Studio.
+API_PATHS = frozenset({"graphql", "healthz", "readyz", "metrics"})
 
 
 def build_dir(settings: Settings) -> Path | None:
@@ -86,6 +88,10 @@ class Studio:
 
     async def serve(self, request: Request) -> Response:
         path = request.path_params.get("path", "")
+        if path.endswith("/") and path.rstrip("/") in API_PATHS:
+            return RedirectResponse(request.url.replace(path="/" + path.rstrip("/")), status_code=307)
+        if request.method not in ("GET", "HEAD"):
+            return PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "GET, HEAD"})
         found = self._file(path)
         if found is not None and found != self.index:
             cache = IMMUTABLE if path.startswith("_app/immutable/") else "no-cache"
@@ -106,7 +112,9 @@ def studio_routes(settings: Settings) -> list[Route]:
     if folder is None:
         return []
     studio = Studio(folder, settings.public_base_url)
-    return [Route("/{path:path}", studio.serve, methods=["GET", "HEAD"])]
+    # Every method: the API's paths with a trailing slash are redirected whatever the method.
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return [Route("/{path:path}", studio.serve, methods=methods)]
 
 
 def local_graphiql_html(html: str, folder: Path | None) -> str:

@@ -74,6 +74,10 @@ def test_files_fallback_and_headers(build: Path) -> None:
             answer = c.get(escape)
             assert "outside the build" not in answer.text, escape
         assert c.post("/library").status_code == 405
+        # /graphql/ still reaches the API (as Starlette's slash redirect did before the catch-all)
+        moved = c.post("/graphql/?x=1", follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"].endswith("/graphql?x=1")
+        assert c.get("/healthz/", follow_redirects=False).status_code == 307
 
 
 def test_no_build_no_routes(tmp_path: Path) -> None:

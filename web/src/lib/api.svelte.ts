@@ -24,10 +24,17 @@ const storage = {
   },
 };
 
-export const session = $state<{ user: UserFieldsFragment | null; loaded: boolean; connection: ConnectionState }>({
+export const session = $state<{
+  user: UserFieldsFragment | null;
+  loaded: boolean;
+  connection: ConnectionState;
+  /** the session ended on its own (refresh refused): sign-in says so, then comes back */
+  expired: boolean;
+}>({
   user: null,
   loaded: false,
   connection: 'idle',
+  expired: false,
 });
 
 function origin(): URL {
@@ -47,10 +54,9 @@ export const api = new ApiClient({
     session.connection = state;
   },
   onSessionExpired: () => {
+    // The layout sends the visitor to sign-in, with this page as the way back.
+    session.expired = true;
     session.user = null;
-    if (!browser) return;
-    const here = location.pathname + location.search;
-    if (!location.pathname.startsWith('/signin')) void goto(`/signin?next=${encodeURIComponent(here)}&expired=1`);
   },
 });
 
@@ -71,6 +77,7 @@ export async function loadMe(): Promise<void> {
 
 export function signedIn(pair: { accessToken: string; refreshToken: string; expiresIn: number; user?: UserFieldsFragment }) {
   api.signIn(pair);
+  session.expired = false;
   if (pair.user) session.user = pair.user;
 }
 
