@@ -133,7 +133,7 @@ def with_local_graphiql(view_class: Any, settings: Settings) -> Any:
     """A subclass of the GraphQL view whose GraphiQL page loads its assets from the build."""
     folder = build_dir(settings)
 
-    class LocalGraphiQL(view_class):  # type: ignore[misc, valid-type]
+    class LocalGraphiQL(view_class):  # type: ignore[misc]
         _local_html: str | None = None
 
         @property
