@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql, health at /healthz and /readyz, media at /media."""
+"""The ASGI application: GraphQL at /graphql, health at /healthz and /readyz, media at /media,
+the Studio (web/'s build, when there is one) at /."""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def create_app(
 
     from graphql_runtime.view import GraphQLView
     from resolvers.root import build_schema
+    from runtime.studio import studio_routes, with_local_graphiql
 
     graphql_schema = build_schema(
         settings.max_query_depth,
@@ -125,7 +127,7 @@ def create_app(
         settings.max_query_aliases,
         introspection=bool(settings.introspection),
     )
-    graphql = GraphQLView(
+    graphql = with_local_graphiql(GraphQLView, settings)(
         resources,
         graphql_schema,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -141,6 +143,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/media/{key:path}", media, methods=["GET", "HEAD"]),
+        *studio_routes(settings),  # last: the Studio's files, else its page (SPA fallback)
     ]
     # Outermost first: the client address is settled before anything reads it, the request id
     # is in every log line, the request span covers everything, the metrics see CORS answers too.

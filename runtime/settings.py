@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     jwt_private_key: SecretStr | None = None
     jwt_public_key: str | None = None
-    access_token_minutes: int = 15
+    access_token_minutes: float = 15
+    """Fractions allowed (tests shorten it to seconds)."""
     refresh_token_days: int = 30
 
     # HTTP.
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     """Serve GraphiQL at GET /graphql. Default: on, except in production."""
     introspection: bool | None = None
     """Answer __schema/__type queries. Default: on, except in production."""
+    studio_dir: Path | None = None
+    """The Studio's static build, served at /. Default: web/build of the checkout, when built."""
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Addresses (or networks, e.g. 10.0.0.0/8) of reverse proxies whose X-Forwarded-For and
     X-Forwarded-Proto are believed; comma-separated. Default none: the client address is the
