@@ -12,6 +12,7 @@ sets `clock` (milliseconds) to move time without sleeping. Only commands Redis 6
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Callable
@@ -85,7 +86,12 @@ class Budget:
 
     @property
     def reset_at(self) -> str:
-        return datetime.fromtimestamp(self.reset_epoch, UTC).isoformat().replace("+00:00", "Z")
+        return _iso(self.reset_epoch)
+
+
+@functools.lru_cache(maxsize=64)
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def bucket_of(resources: Resources, principal: Principal) -> Bucket | None:
@@ -99,8 +105,13 @@ def bucket_of(resources: Resources, principal: Principal) -> Bucket | None:
         ident, capacity = f"ip:{principal.client_address or 'unknown'}", settings.anonymous_cost_per_minute
     if capacity <= 0:
         return None
-    digest = hashlib.sha256(ident.lower().encode()).hexdigest()[:32]
-    return Bucket(resources.key("rl", "cost", digest), capacity)
+    return Bucket(_key(resources.settings.redis_prefix, ident), capacity)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(prefix: str, ident: str) -> str:
+    """Keys stay short and hold no raw addresses (hashed once per caller, not per request)."""
+    return f"{prefix}:rl:cost:{hashlib.sha256(ident.lower().encode()).hexdigest()[:32]}"
 
 
 def script_arguments(bucket: Bucket | None, cost: int) -> list[str | int]:

@@ -2,11 +2,12 @@
 
 1. persisted query: the document filled in from its hash, or the request refused
    (graphql_runtime/persisted_queries.py);
-2. once the document is validated: its cost (graphql_runtime/operation_cost.py; QUERY_TOO_COMPLEX over
-   the maximum), then admission in one Redis round trip: the token re-checked, the caller
-   counted against its ceiling and charged the cost (THROTTLED) (graphql_runtime/rate_limit.py); a
-   document that does not parse or validate is admitted with cost 1; `extensions.cost` on
-   every result;
+2. once the document is validated: its cost (graphql_runtime/operation_cost.py;
+   QUERY_TOO_COMPLEX over the maximum), then admission in one Redis round trip: the token
+   re-checked, the caller counted against its ceiling and charged the cost (THROTTLED)
+   (graphql_runtime/rate_limit.py); a
+   document that does not validate is admitted with cost 1, one that does not parse as its
+   result is made (get_results); `extensions.cost` on every result;
 3. unit of work: a session on first use, commit or rollback, then after-commit work
    (graphql_runtime/unit_of_work.py), around parsing and validation from the document cache
    (graphql_runtime/document_cache.py) and execution, where a new persisted document is stored;
@@ -18,6 +19,7 @@ on every request, which cost more than the hooks themselves."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -84,11 +86,9 @@ class OperationLifecycle(SchemaExtension):
         finally:  # the request's log lines name its user and operation (runtime/log_fields.py)
             log_fields.bind(ec.context.principal.user_id, ec.operation_name)
 
-    async def on_parse(self) -> AsyncIterator[None]:  # type: ignore[override]
+    def on_parse(self) -> Iterator[None]:
         self._entry = document_cache.parsed(self.execution_context, self.store)
         yield
-        if self.execution_context.graphql_document is None:
-            await self._admit(1)  # a syntax error (strawberry answers it): admitted, charged 1
 
     async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
         ec = self.execution_context
@@ -123,7 +123,10 @@ class OperationLifecycle(SchemaExtension):
         errors.classify_result(result)
         yield None
 
-    def get_results(self) -> dict[str, Any]:
+    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
+        if not self._admitted:  # a syntax error (strawberry answered it): admitted, charged 1
+            with contextlib.suppress(GraphQLError):  # the syntax error is the answer
+                await self._admit(1)
         results = persisted_queries.results(self._not_stored)
         results["cost"] = operation_cost.extension(self._requested, self._budget, self.execution_context)
         return results

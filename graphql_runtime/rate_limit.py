@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from redis.exceptions import RedisError
 
 from domain.admission import Admission, admit_bearer, complete, count_operation
-from domain.errors import DomainError, Unauthenticated
+from domain.errors import DomainError, Throttled, Unauthenticated
 from domain.identity import Principal
 from domain.rate_budget import Budget
 from graphql_runtime.context import Context
@@ -71,10 +71,9 @@ async def admit_operation(context: Context, cost: int = 1) -> Budget | None:
         admission = await _admit_websocket_operation(context, cost)
     else:
         admission = await count_operation(context.resources, context.principal, cost)
-    budget = admission.budget
-    if budget is not None:
-        rate_limit_headers(context, budget)
-    throttled = admission.throttled
+    budget, throttled = admission.budget, admission.throttled
+    if budget is not None or throttled is not None:
+        rate_limit_headers(context, budget, throttled)
     if throttled is not None:
         # Raised before the unit of work starts: nothing is opened, nothing runs.
         error = GraphQLError(throttled.message, extensions={**throttled.extensions, "code": throttled.code})
@@ -83,15 +82,17 @@ async def admit_operation(context: Context, cost: int = 1) -> Budget | None:
     return budget
 
 
-def rate_limit_headers(context: Context, budget: Budget) -> None:
+def rate_limit_headers(context: Context, budget: Budget | None, throttled: Throttled | None) -> None:
     """X-RateLimit-Limit/Remaining/Reset (epoch seconds) on an HTTP response; Retry-After too
     when the operation was refused."""
     response = context.response
     headers = getattr(response, "headers", None)
     if headers is None or not hasattr(response, "status_code"):
         return  # a websocket: extensions.cost says it
-    headers["X-RateLimit-Limit"] = str(budget.limit)
-    headers["X-RateLimit-Remaining"] = str(budget.remaining)
-    headers["X-RateLimit-Reset"] = str(budget.reset_epoch)
-    if budget.throttled is not None:
-        headers["Retry-After"] = str(budget.throttled.retry_after)
+    raw = headers.raw  # a new response's headers: appended, not searched (this runs per request)
+    if budget is not None:
+        raw.append((b"x-ratelimit-limit", b"%d" % budget.limit))
+        raw.append((b"x-ratelimit-remaining", b"%d" % budget.remaining))
+        raw.append((b"x-ratelimit-reset", b"%d" % budget.reset_epoch))
+    if throttled is not None:
+        raw.append((b"retry-after", b"%d" % throttled.retry_after))
