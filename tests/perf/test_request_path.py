@@ -179,6 +179,23 @@ async def test_a_repeated_document_is_parsed_and_validated_once(app_client, reso
     assert (documents.parses - parses, documents.validations - validations) == (1, 1)
 
 
+async def test_the_cost_plan_is_made_once_per_document(app_client, monkeypatch):
+    """The cost's static part is kept with the cached document; variables apply per request."""
+    from graphql_runtime import query_cost
+
+    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents.clear()
+    plans: list[object] = []
+    real = query_cost.plan
+    monkeypatch.setattr(query_cost, "plan", lambda *a, **k: plans.append(a) or real(*a, **k))
+    query = "query Sized($n: Int) { videos(first: $n) { edges { node { id } } } }"
+    costs = []
+    for n in (1, 2, 3):
+        r = await app_client.post("/graphql", json={"query": query, "variables": {"n": n}})
+        costs.append(r.json()["extensions"]["cost"]["requested"])
+    assert costs == [3, 5, 7] and len(plans) == 1
+
+
 async def test_a_persisted_query_reuses_the_parsed_document(app_client, resources):
     from domain.persisted_queries import sha256_of
 
