@@ -127,9 +127,12 @@ async def test_the_cost_is_charged_in_the_same_round_trip(app_client, resources,
     deep = (
         "{ videos(first: 100) { edges { node { owner { videos(first: 100) { edges { node { id } } } } } } } }"
     )
-    with RedisCalls(resources.redis) as calls:
-        page = await app_client.post("/graphql", json={"query": PAGE}, headers=headers)
-        refused = await app_client.post("/graphql", json={"query": deep}, headers=headers)
+    for _ in range(2):  # again if another test flushed the scripts meanwhile (SCRIPT LOAD + retry)
+        with RedisCalls(resources.redis) as calls:
+            page = await app_client.post("/graphql", json={"query": PAGE}, headers=headers)
+            refused = await app_client.post("/graphql", json={"query": deep}, headers=headers)
+        if "SCRIPT LOAD" not in calls.commands:
+            break
     assert calls.commands == ["EVALSHA", "EVALSHA"]
     assert page.json()["extensions"]["cost"]["requested"] == 61 and "x-ratelimit-remaining" in page.headers
     assert refused.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
