@@ -90,7 +90,7 @@ class OperationLifecycle(SchemaExtension):
         self._entry = document_cache.parsed(self.execution_context, self.store)
         yield
 
-    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_validate(self) -> AsyncIterator[None]:
         ec = self.execution_context
         document_cache.validated(ec, self.store, self._entry)
         refusal = None
@@ -123,7 +123,7 @@ class OperationLifecycle(SchemaExtension):
         errors.classify_result(result)
         yield None
 
-    async def get_results(self) -> dict[str, Any]:  # type: ignore[override]
+    async def get_results(self) -> dict[str, Any]:
         if not self._admitted:  # a syntax error (strawberry answered it): admitted, charged 1
             with contextlib.suppress(GraphQLError):  # the syntax error is the answer
                 await self._admit(1)
