@@ -9,7 +9,8 @@ are not cached: strawberry parses them again and reports the syntax error itself
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
 from graphql.validation import ASTValidationRule
@@ -31,6 +32,9 @@ class _Entry:
     document: DocumentNode
     errors: list[GraphQLError] | None = None
     """None until validated: validation runs once, on the first request that needs it."""
+    plans: dict[str | None, Any] = field(default_factory=dict)
+    """Cost plans by operation name (graphql_runtime/operation_cost.py): made once, variables
+    applied per request."""
 
 
 class DocumentStore:
@@ -105,8 +109,13 @@ def parsed(ec: ExecutionContext, store: DocumentStore) -> _Entry | None:
 
 
 def validated(ec: ExecutionContext, store: DocumentStore, entry: _Entry | None) -> None:
-    """On validation: the cached verdict (validated once); strawberry validates the rest."""
+    """On validation: the cached verdict (validated once); documents not cached are validated
+    here too, so the verdict is known before the operation's cost is (graphql_runtime/operation.py)."""
     if entry is None or entry.document is not ec.graphql_document:
+        if ec.graphql_document is not None and ec.pre_execution_errors is None:
+            ec.pre_execution_errors = validate_document(
+                ec.schema._schema, ec.graphql_document, ec.validation_rules
+            )
         return
     if entry.errors is None:
         store.validations += 1

@@ -22,6 +22,7 @@ from graphql import GraphQLError
 from starlette.responses import JSONResponse
 
 from domain.availability import ServiceUnavailable, as_unavailable
+from runtime.request_id import tag_errors
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ def unavailable_response(exc: BaseException) -> JSONResponse | None:
     log.warning("answering 503: %s is unavailable (%s)", down.dependency, type(exc).__name__)
     error = {"message": down.message, "extensions": {"code": down.code, "retryAfter": down.retry_after}}
     return JSONResponse(
-        {"data": None, "errors": [error]}, status_code=503, headers={"Retry-After": str(down.retry_after)}
+        {"data": None, "errors": tag_errors([error])},
+        status_code=503,
+        headers={"Retry-After": str(down.retry_after)},
     )
 
 

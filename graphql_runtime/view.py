@@ -19,6 +19,7 @@ from graphql_runtime.unavailable import (
     mark_unavailable,
     report_unavailable_operation,
 )
+from runtime.request_id import tag_errors
 from runtime.resources import Resources
 
 
@@ -54,6 +55,12 @@ class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
         with socket_operation(resolved):  # a new document is stored once the operation validated
             await super().handle_subscribe(message)
 
+    async def send_message(self, message: Any) -> None:
+        # Errors carry the connection's request id (extensions.requestId), as over HTTP.
+        if message.get("type") in ("next", "error"):
+            message = with_request_ids(message)
+        await super().send_message(message)
+
     async def handle_connection_init(self, message: Any) -> None:
         # Redis/PostgreSQL down while checking the token: close 1013 (retry), not a crashed task.
         await close_socket_if_unavailable(self.websocket, super().handle_connection_init(message))
@@ -62,6 +69,16 @@ class PersistedQueryWSHandler(LimitedTransportWSHandler[Context, None]):
         # An operation that failed before executing because Redis/PostgreSQL is down gets an error.
         if not await report_unavailable_operation(self, error):
             await super().handle_task_exception(error)
+
+
+def with_request_ids(message: Any) -> Any:
+    """A websocket `next`/`error` message whose errors carry extensions.requestId."""
+    payload = message.get("payload")
+    if isinstance(payload, list):
+        return {**message, "payload": tag_errors(payload)}
+    if isinstance(payload, dict) and payload.get("errors"):
+        return {**message, "payload": {**payload, "errors": tag_errors(payload["errors"])}}
+    return message
 
 
 class GraphQLView(LimitedGraphQL):
@@ -112,13 +129,20 @@ class GraphQLView(LimitedGraphQL):
                     address=client_address(request),
                 )
             except DomainError as exc:
-                body = {"data": None, "errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+                error = {"message": exc.message, "extensions": {"code": exc.code}}
+                body = {"data": None, "errors": tag_errors([error])}
                 await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                     scope, receive, send
                 )
                 return
             scope.setdefault("state", {})["admission"] = admission
         await super().__call__(scope, receive, send)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        data: Any = await super().process_result(request, result)
+        if data.get("errors"):
+            data["errors"] = tag_errors(data["errors"])
+        return data
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         mark_unavailable(response_data, sub_response)  # 503 + Retry-After while a dependency is down

@@ -55,10 +55,10 @@ async def _finish(cleanup: Coroutine[Any, Any, None]) -> None:
     task.result()
 
 
-def _logging(level: str) -> None:
+def _logging(level: str, fmt: str = "text") -> None:
     from runtime.logs import configure
 
-    configure(level)
+    configure(level, fmt)
 
 
 @click.group()
@@ -85,7 +85,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, no_worker: 
     settings = _settings(host=host, port=port, data_dir=data_dir)
     if port is not None and "public_base_url" not in settings.model_fields_set:
         settings.public_base_url = f"http://{settings.host}:{settings.port}"
-    _logging(settings.log_level)
+    _logging(settings.log_level, settings.log_format)
 
     async def run() -> None:
         from runtime.bootstrap import start_runtime
@@ -136,7 +136,7 @@ def worker(data_dir: Path | None, burst: bool, metrics_port: int | None) -> None
     from runtime.bootstrap import start_runtime
 
     settings = _settings(data_dir=data_dir)
-    _logging(settings.log_level)
+    _logging(settings.log_level, settings.log_format)
 
     async def run() -> None:
         runtime = await start_runtime(settings, run_worker=False, migrate=None)

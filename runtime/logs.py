@@ -95,19 +95,24 @@ class AccessLogFilter(logging.Filter):
         return True
 
 
-def _handler() -> logging.Handler:
+def _handler(fmt: str = "text") -> logging.Handler:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    if fmt == "json":  # one JSON object a line (runtime/log_fields.py)
+        from runtime.log_fields import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RequestIdFilter())
     return handler
 
 
-def configure(level: str) -> None:
-    """Root logging for a process (API or worker). Idempotent."""
+def configure(level: str, fmt: str = "text") -> None:
+    """Root logging for a process (API or worker), `text` or `json` lines. Idempotent."""
     root = logging.getLogger()
     root.setLevel(level.upper())
     if not any(getattr(h, "_autovideo", False) for h in root.handlers):
-        handler = _handler()
+        handler = _handler(fmt)
         handler._autovideo = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     protect_access_log()

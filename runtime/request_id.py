@@ -15,7 +15,7 @@ import itertools
 import logging
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,6 +54,16 @@ def _reseed() -> None:
 
 
 os.register_at_fork(after_in_child=_reseed)
+
+
+def tag_errors(errors: list[Any]) -> list[Any]:
+    """GraphQL errors (as sent) each with extensions.requestId: the id a partner quotes, which
+    finds the request's log lines."""
+    rid = request_id()
+    return [
+        {**e, "extensions": {**(e.get("extensions") or {}), "requestId": rid}} if isinstance(e, dict) else e
+        for e in errors
+    ]
 
 
 def new_request_id() -> str:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Path("./data")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line: requestId, traceId, userId, operation (runtime/log_fields.py)."""
 
     # Services. Empty means "start an embedded one under data_dir".
     database_url: str | None = None
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
     operations_per_minute: int = 600
     """GraphQL operations a signed-in user may run per minute (0: no limit)."""
     anonymous_operations_per_minute: int = 120
+    """The same for each anonymous client address."""
+    max_query_cost: int = Field(default=10_000, ge=0)
+    """Largest static cost of one operation (graphql_runtime/query_cost.py); over it QUERY_TOO_COMPLEX
+    before anything runs (0: no maximum)."""
+    cost_per_minute: int = Field(default=50_000, ge=0)
+    """Query cost a signed-in user, and each API key apart, may spend per minute: a bucket of
+    this many points refilled continuously (domain/rate_budget.py; 0: no cost limit)."""
+    anonymous_cost_per_minute: int = Field(default=10_000, ge=0)
     """The same for each anonymous client address."""
     subscriber_queue_size: int = Field(default=256, ge=4, le=100_000)
     """Events a websocket subscriber may fall behind before it is dropped (a client that stopped

@@ -9,6 +9,7 @@ from datetime import datetime
 import strawberry
 
 from domain.errors import BadInput
+from graphql_runtime.query_cost import DEFAULT_PAGE, MAX_PAGE
 from persistence import enums as E
 from persistence.enums import AspectRatio as AspectRatio
 from persistence.enums import GenerationType as GenerationType
@@ -41,7 +42,6 @@ class PageInfo:
     end_cursor: str | None
 
 
-MAX_PAGE = 100
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
@@ -61,7 +61,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 
 def page_size(first: int | None) -> int:
     if first is None:
-        return 20
+        return DEFAULT_PAGE
     if first < 0 or first > MAX_PAGE:
         raise BadInput(f"`first` must be between 0 and {MAX_PAGE}.", field="first")
     return first

@@ -22,3 +22,23 @@ async def execute(
 
 def codes(result: Any) -> list[str]:
     return [e.extensions.get("code") for e in (result.errors or [])]
+
+
+COST_KEYS = {"requested", "actual", "limit", "remaining", "resetAt"}
+
+
+def body(payload: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL response body (or websocket `next` payload) without its `extensions.cost`,
+    which every response must carry (README "Partner API")."""
+    payload = dict(payload)
+    extensions = dict(payload.pop("extensions", None) or {})
+    cost = extensions.pop("cost")
+    assert set(cost) == COST_KEYS, cost
+    if extensions:
+        payload["extensions"] = extensions
+    return payload
+
+
+def extensions(result: Any) -> dict[str, Any]:
+    """An in-process result's extensions without `cost` (which it must carry)."""
+    return body({"extensions": result.extensions}).get("extensions", {})

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 import pytest
 
+from tests.gql import body
 from tests.pipeline.test_pipeline_e2e import CREATE, PROGRESS, gql
 from tests.ws import GraphQLWs
 
@@ -46,4 +47,4 @@ async def test_logout_ends_the_sockets_subscription_and_rights(server):
         ended = await asyncio.wait_for(stream.__anext__(), 20)
         assert ended["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         me = [p async for p in ws.subscribe("query { me { username } }")]
-        assert me == [{"data": {"me": None}}]
+        assert [body(p) for p in me] == [{"data": {"me": None}}]

@@ -11,6 +11,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.gql import body
 from tests.live import LiveServer
 
 
@@ -55,7 +56,7 @@ def test_zero_config_serve_and_clean_ctrl_c(tmp_path, monkeypatch):
     try:
         server.wait_ready(timeout=120)
         r = httpx.post(server.graphql, json={"query": "{ __typename }"})
-        assert r.json() == {"data": {"__typename": "Query"}}
+        assert body(r.json()) == {"data": {"__typename": "Query"}}
         ready = httpx.get(f"{server.url}/readyz").json()
         assert ready["status"] == "ok"
         assert processes_using(str(data)), "the embedded servers should run under the data folder"

@@ -80,7 +80,8 @@ def assert_503(r: httpx.Response) -> None:
     assert r.status_code == 503, (r.status_code, r.text)
     retry = int(r.headers["retry-after"])
     error = r.json()["errors"][0]
-    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": retry}, error
+    extensions = {"code": "SERVICE_UNAVAILABLE", "retryAfter": retry, "requestId": r.headers["x-request-id"]}
+    assert error["extensions"] == extensions, error
 
 
 async def ws_rejected_with(server: LiveServer, token: str) -> tuple[int, str]:

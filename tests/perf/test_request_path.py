@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.factories import make_user, make_video
+from tests.gql import body
 
 PAGE = (
     "query Page { videos(first: 20) { edges { node { id title status duration createdAt "
@@ -113,8 +114,28 @@ async def test_an_authenticated_request_costs_one_redis_round_trip(app_client, r
 async def test_an_anonymous_request_costs_one_redis_round_trip(app_client, resources):
     with RedisCalls(resources.redis) as calls:
         r = await app_client.post("/graphql", json={"query": "{ __typename }"})
-    assert r.json() == {"data": {"__typename": "Query"}}
+    assert body(r.json()) == {"data": {"__typename": "Query"}}
     assert calls.commands == ["EVALSHA"]  # the operation counted, nothing else
+
+
+async def test_the_cost_is_charged_in_the_same_round_trip(app_client, resources, session):
+    """Checking the token, counting the operation and charging its cost: one script, run once
+    the document is validated; a document over the maximum cost costs the same one trip."""
+    token, _ = await _signed_in(resources, session)
+    headers = {"Authorization": f"Bearer {token}"}
+    await app_client.post("/graphql", json={"query": "{ me { username } }"}, headers=headers)
+    deep = (
+        "{ videos(first: 100) { edges { node { owner { videos(first: 100) { edges { node { id } } } } } } } }"
+    )
+    for _ in range(2):  # again if another test flushed the scripts meanwhile (SCRIPT LOAD + retry)
+        with RedisCalls(resources.redis) as calls:
+            page = await app_client.post("/graphql", json={"query": PAGE}, headers=headers)
+            refused = await app_client.post("/graphql", json={"query": deep}, headers=headers)
+        if "SCRIPT LOAD" not in calls.commands:
+            break
+    assert calls.commands == ["EVALSHA", "EVALSHA"]
+    assert page.json()["extensions"]["cost"]["requested"] == 61 and "x-ratelimit-remaining" in page.headers
+    assert refused.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
 async def test_an_operation_without_sql_opens_no_session(app_client, resources, engine, monkeypatch):
@@ -157,8 +178,25 @@ async def test_a_repeated_document_is_parsed_and_validated_once(app_client, reso
     query = "query Again { __typename }"
     for _ in range(5):
         r = await app_client.post("/graphql", json={"query": query})
-        assert r.json() == {"data": {"__typename": "Query"}}
+        assert body(r.json()) == {"data": {"__typename": "Query"}}
     assert (documents.parses - parses, documents.validations - validations) == (1, 1)
+
+
+async def test_the_cost_plan_is_made_once_per_document(app_client, monkeypatch):
+    """The cost's static part is kept with the cached document; variables apply per request."""
+    from graphql_runtime import query_cost
+
+    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents.clear()
+    plans: list[object] = []
+    real = query_cost.plan
+    monkeypatch.setattr(query_cost, "plan", lambda *a, **k: plans.append(a) or real(*a, **k))
+    query = "query Sized($n: Int) { videos(first: $n) { edges { node { id } } } }"
+    costs = []
+    for n in (1, 2, 3):
+        r = await app_client.post("/graphql", json={"query": query, "variables": {"n": n}})
+        costs.append(r.json()["extensions"]["cost"]["requested"])
+    assert costs == [3, 5, 7] and len(plans) == 1
 
 
 async def test_a_persisted_query_reuses_the_parsed_document(app_client, resources):
@@ -168,11 +206,11 @@ async def test_a_persisted_query_reuses_the_parsed_document(app_client, resource
     query = "query Persisted { __typename }"
     ext = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
     r = await app_client.post("/graphql", json={"query": query, "extensions": ext})
-    assert r.json() == {"data": {"__typename": "Query"}}
+    assert body(r.json()) == {"data": {"__typename": "Query"}}
     parses = documents.parses
     for _ in range(3):  # by hash only, as partners send it
         r = await app_client.get("/graphql", params={"extensions": json.dumps(ext)})
-        assert r.json() == {"data": {"__typename": "Query"}}, r.text
+        assert body(r.json()) == {"data": {"__typename": "Query"}}, r.text
     assert documents.parses == parses
 
 
@@ -182,12 +220,12 @@ async def test_a_persisted_query_by_hash_costs_no_database_trip(app_client, reso
     query = "query ByHash { __typename }"
     ext = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
     r = await app_client.post("/graphql", json={"query": query, "extensions": ext})
-    assert r.json() == {"data": {"__typename": "Query"}}
+    assert body(r.json()) == {"data": {"__typename": "Query"}}
     seen, stop = statements(engine)
     try:
         for _ in range(3):
             r = await app_client.get("/graphql", params={"extensions": json.dumps(ext)})
-            assert r.json() == {"data": {"__typename": "Query"}}, r.text
+            assert body(r.json()) == {"data": {"__typename": "Query"}}, r.text
     finally:
         stop()
     assert seen == []
@@ -217,7 +255,7 @@ async def test_requests_arriving_together_share_one_redis_round_trip(app_client,
         answers = await asyncio.gather(
             *(app_client.post("/graphql", json={"query": "{ __typename }"}) for _ in range(10))
         )
-    assert all(r.json() == {"data": {"__typename": "Query"}} for r in answers)
+    assert all(body(r.json()) == {"data": {"__typename": "Query"}} for r in answers)
     assert len(calls.commands) < 10 and sum(c.count("EVALSHA") for c in calls.commands) == 10
 
 
@@ -227,5 +265,5 @@ async def test_admission_survives_a_redis_that_lost_its_scripts(app_client, reso
     await resources.redis.script_flush()
     with RedisCalls(resources.redis) as calls:
         r = await app_client.post("/graphql", json={"query": "{ __typename }"})
-    assert r.json() == {"data": {"__typename": "Query"}}
+    assert body(r.json()) == {"data": {"__typename": "Query"}}
     assert calls.commands == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]

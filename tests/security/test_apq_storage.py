@@ -12,7 +12,7 @@ from domain.identity import Principal
 from domain.persisted_queries import QUOTA_EXCEEDED, TOO_LARGE
 from graphql_runtime.context import Context
 from persistence.partner import PersistedDocument
-from tests.gql import codes
+from tests.gql import codes, extensions
 
 
 def _doc(label: str = "", padding: int = 0) -> str:
@@ -64,7 +64,7 @@ async def test_invalid_documents_are_not_stored(resources, session):
 async def test_valid_documents_are_stored_and_run_by_hash(resources, session):
     sent = _doc()
     first = await _run(resources, sent, _ext(sent))
-    assert first.errors is None and first.data == {"__typename": "Query"} and not first.extensions
+    assert first.errors is None and first.data == {"__typename": "Query"} and not extensions(first)
     assert await _stored(session, sent)
     again = await _run(resources, None, _ext(sent), address="198.51.100.1")
     assert again.errors is None and again.data == {"__typename": "Query"}
@@ -78,13 +78,13 @@ async def test_count_quota_per_caller(resources, session):
     over = await _run(resources, docs[2], _ext(docs[2]))
     # the operation still answers; the response says why its document was not kept
     assert over.errors is None and over.data == {"__typename": "Query"}
-    assert over.extensions == {"persistedQuery": {"stored": False, "code": QUOTA_EXCEEDED}}
+    assert extensions(over) == {"persistedQuery": {"stored": False, "code": QUOTA_EXCEEDED}}
     assert not await _stored(session, docs[2])
     assert codes(await _run(resources, None, _ext(docs[2]))) == ["PERSISTED_QUERY_NOT_FOUND"]
     # another caller has an allowance of its own; a known document costs nothing
-    assert (await _run(resources, docs[2], _ext(docs[2]), address="192.0.2.11")).extensions == {}
+    assert extensions(await _run(resources, docs[2], _ext(docs[2]), address="192.0.2.11")) == {}
     assert await _stored(session, docs[2])
-    assert (await _run(resources, docs[0], _ext(docs[0]))).extensions == {}
+    assert extensions(await _run(resources, docs[0], _ext(docs[0]))) == {}
 
 
 async def test_byte_quota_and_size_cap(resources, session):
@@ -96,12 +96,12 @@ async def test_byte_quota_and_size_cap(resources, session):
     assert not await _stored(session, big)
 
     first, second = _doc(padding=3_000), _doc(padding=3_000)
-    assert (await _run(resources, first, _ext(first))).extensions == {}
+    assert extensions(await _run(resources, first, _ext(first))) == {}
     over = await _run(resources, second, _ext(second))
     assert over.extensions["persistedQuery"]["code"] == QUOTA_EXCEEDED
     assert await _stored(session, first) and not await _stored(session, second)
     small = _doc()
-    assert (await _run(resources, small, _ext(small))).extensions == {}, "a refusal is not counted"
+    assert extensions(await _run(resources, small, _ext(small))) == {}, "a refusal is not counted"
 
 
 async def test_quota_counters_expire(resources, redis_client):

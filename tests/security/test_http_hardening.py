@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain import audit
 from persistence.audit import AuditEvent
 from providers.storage.local import LocalStorage, sign
+from tests.gql import body
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -135,7 +136,7 @@ async def test_graphiql_and_introspection_off_in_production(app_client):
             assert (
                 r.get("data") is None and r["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
             )
-        assert (await client.post("/graphql", json={"query": "{ __typename }"})).json() == {
+        assert body((await client.post("/graphql", json={"query": "{ __typename }"})).json()) == {
             "data": {"__typename": "Query"}
         }
     async with app_client(**PRODUCTION, graphiql=True, introspection=True) as client:
