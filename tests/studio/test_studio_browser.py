@@ -17,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -205,6 +206,15 @@ def test_studio_in_a_browser(studio_server: LiveServer) -> None:
         assert abs(duration - video["duration"]) <= 0.2, (duration, video["duration"])
         assert page.locator("video track[kind=captions]").count() == 1
         expect(page.get_by_role("link", name="MP4")).to_be_visible()
+        # Every download link answers; the SRT is the server's (cue numbers, comma decimals).
+        bodies = {}
+        for name in ("MP4", "VTT", "SRT", "Thumbnail"):
+            href = page.get_by_role("link", name=name).get_attribute("href")
+            answer = page.request.get(urljoin(page.url, href or ""))
+            assert answer.ok, (name, href, answer.status)
+            bodies[name] = answer.body()
+        assert bodies["VTT"].startswith(b"WEBVTT"), bodies["VTT"][:40]
+        assert bodies["SRT"].startswith(b"1\n") and b" --> " in bodies["SRT"], bodies["SRT"][:80]
         shoot("video")
 
         # Regenerate in LANDSCAPE: a second version appears, live.

@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiClient, refreshMargin, type ConnectionState, type Tokens } from '../src/lib/client/client';
 import { ApiError, describe as describeCode, fieldErrors } from '../src/lib/client/errors';
-import { vttToSrt } from '../src/lib/captions';
 import manifest from '../src/lib/gql/persisted-documents.json';
 import { Me, VideoDetail, VideoProgress } from '../src/lib/operations';
 
@@ -337,14 +336,5 @@ describe('subscriptions', () => {
     expect(server.calls.filter(isRefresh)).toHaveLength(1);
     expect(FakeSocket.sockets.at(-1)!.auth).toBe(`Bearer ${storage.load()!.accessToken}`);
     client.dispose();
-  });
-});
-
-describe('captions', () => {
-  it('turns WebVTT into SubRip', () => {
-    const vtt = 'WEBVTT\n\n00:00.000 --> 00:02.500\nHello there.\n\n00:01:02.250 --> 00:01:04.000 align:start\nSecond line\ncontinues.\n';
-    expect(vttToSrt(vtt)).toBe(
-      '1\n00:00:00,000 --> 00:00:02,500\nHello there.\n\n2\n00:01:02,250 --> 00:01:04,000\nSecond line\ncontinues.\n',
-    );
   });
 });

@@ -150,6 +150,7 @@ export const VideoDetailFields = graphql(`
     fileUrl
     thumbnailUrl
     subtitlesUrl
+    subtitlesSrtUrl
     stages { stage status progress attempts startedAt completedAt errorMessage }
     versions { version fileUrl changes createdAt }
     publications { id platform status scheduledAt publishedAt externalUrl errorMessage attempts }
