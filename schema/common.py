@@ -42,8 +42,6 @@ class PageInfo:
     end_cursor: str | None
 
 
-
-
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode()
 
