@@ -33,6 +33,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+USERS_PAGE_MAX = 100
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, containing: str | None, first: int
+) -> list[User]:
+    """The accounts an administrator looks through: newest first, optionally matching a text."""
+    principal.require(Permission.ADMIN_USER_MANAGE)
+    if not 1 <= first <= USERS_PAGE_MAX:
+        raise BadInput(f"first must be between 1 and {USERS_PAGE_MAX}.", field="first")
+    text = (containing or "").strip()
+    if len(text) > 254:
+        raise BadInput("The search text is too long (254 characters at most).", field="search")
+    return await UserRepository(session).newest(containing=text or None, limit=first)
+
+
 async def _target(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> tuple[uuid.UUID, User]:
     actor = principal.require(Permission.ADMIN_USER_MANAGE)
     repo = UserRepository(session)

@@ -114,6 +114,17 @@ class UserRepository:
             return False
         return True
 
+    async def newest(self, *, containing: str | None, limit: int) -> list[User]:
+        """Accounts newest first; `containing` matches part of the username or email (any case)."""
+        stmt = select(User).order_by(User.created_at.desc(), User.id.desc()).limit(limit)
+        if containing:
+            escaped = containing.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            stmt = stmt.where(
+                User.username.ilike(pattern, escape="\\") | User.email.ilike(pattern, escape="\\")
+            )
+        return list((await self.session.scalars(stmt)).all())
+
     async def by_email(self, email: str) -> User | None:
         return (await self.session.scalars(select(User).where(User.email == email.strip().lower()))).first()
 

@@ -23,6 +23,14 @@ class AdminQuery:
         rows = await audit.list_events(info.context.session, info.context.principal, first)
         return [AuditEvent.from_model(r) for r in rows]
 
+    @strawberry.field(
+        extensions=requires(P.ADMIN_USER_MANAGE),
+        description="Accounts, newest first; `search` matches part of the username or email.",
+    )
+    async def users(self, info: Info, first: int = 50, search: str | None = None) -> list[User]:
+        rows = await admin.list_users(info.context.session, info.context.principal, search, first)
+        return [User.from_model(r) for r in rows]
+
 
 @strawberry.type
 class AdminMutation:

@@ -73,6 +73,36 @@ async def test_admin_roles_with_expiry_and_audit_query(resources, session):
     assert codes(await execute(resources, "{ auditLog { action } }", None, creator)) == ["FORBIDDEN"]
 
 
+async def test_admin_lists_and_searches_users(resources, session):
+    admin_user = await make_user(session, roles=(Role.ADMIN,))
+    admin = Principal.for_user(admin_user.id, frozenset({Role.ADMIN}), client_address="127.0.0.1")
+    tag = uuid.uuid4().hex[:8]
+    older = await make_user(session, username=f"Older_{tag}", email=f"older_{tag}@example.com")
+    newer = await make_user(session, username=f"newer_{tag}", email=f"NEWER.{tag}@example.com".lower())
+    await make_user(session, username=f"other{tag[:4]}x", email=f"100%_{tag[::-1]}@example.com")
+    older.created_at = newer.created_at - timedelta(minutes=1)
+    await session.flush()
+    users = "query($s: String, $n: Int) { users(search: $s, first: $n) { username email roles isActive } }"
+
+    found = await execute(resources, users, {"s": tag.upper(), "n": 10}, admin)
+    assert found.errors is None
+    assert [u["username"] for u in found.data["users"]] == [newer.username, older.username]  # newest first
+    assert found.data["users"][0]["email"] == newer.email and found.data["users"][0]["roles"] == ["CREATOR"]
+    # `%` and `_` are matched as themselves, not as patterns
+    assert (
+        (await execute(resources, users, {"s": "100%_", "n": 10}, admin))
+        .data["users"][0]["email"]
+        .startswith("100%_")
+    )
+    assert (await execute(resources, users, {"s": f"_{tag}_", "n": 10}, admin)).data["users"] == []
+    assert len((await execute(resources, users, {"s": None, "n": 2}, admin)).data["users"]) == 2
+    for bad in (0, 101, -1):
+        r = await execute(resources, users, {"s": None, "n": bad}, admin)
+        assert codes(r) == ["BAD_USER_INPUT"] and r.errors[0].extensions["field"] == "first"
+    creator = Principal.for_user(older.id, frozenset({Role.CREATOR}))
+    assert codes(await execute(resources, users, {"s": None, "n": 5}, creator)) == ["FORBIDDEN"]
+
+
 async def test_subscription_grants_plan_role(resources, session):
     reg = await register(resources)
     admin_user = await make_user(session, roles=(Role.ADMIN,))

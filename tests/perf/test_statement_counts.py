@@ -168,6 +168,7 @@ PAGED = {
         "AIGeneration",
     ),
     "auditLog": ("query($n: Int) {{ auditLog(first: $n) {{ {sel} }} }}", "AuditEvent"),
+    "users": ("query($n: Int) {{ users(first: $n) {{ {sel} }} }}", "User"),
     "me.videos": (
         "query($n: Int) {{ me {{ videos(first: $n) {{ totalCount edges {{ node {{ {sel} }} }} }} }} }}",
         "Video",
@@ -179,6 +180,9 @@ PAGED = {
 async def test_a_page_of_100_costs_what_a_page_of_1_costs(name, resources, session, engine):
     owner, connection = await _owner(session)
     await _seed_videos(session, owner, 100, connection)
+    if name == "users":  # the page lists accounts: 100 more of them, each with a role
+        for _ in range(100):
+            await make_user(session)
     template, node_type = PAGED[name]
     query = template.format(sel=select_all(schema._schema.type_map[node_type], 1, in_connection=True))
     principal = principal_for(owner, (Role.CREATOR, Role.PREMIUM, Role.ADMIN, Role.SUPER_ADMIN))
