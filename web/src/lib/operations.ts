@@ -323,6 +323,12 @@ export const AdminOverview = graphql(`
   }
 `);
 
+export const AdminUsers = graphql(`
+  query AdminUsers($search: String, $first: Int!) {
+    users(search: $search, first: $first) { id username email isActive roles lastLoginAt createdAt }
+  }
+`);
+
 export const AdminUser = graphql(`
   query AdminUser($id: ID!) {
     node(id: $id) {
