@@ -240,21 +240,25 @@ async def login(
     user = await UserRepository(session).by_login(login) if login else None
     account = str(user.id) if user else login.lower()
     target = user.id if user else None
-    try:
-        await ratelimit.check_login(resources, account, client.address)
-    except Throttled as exc:
-        retry_after = exc.retry_after
+
+    def audit_refusal(action: str, **details: object) -> None:
+        """In a transaction of its own, after the (failed) operation."""
         hooks.regardless(
             lambda: audit.record_detached(
                 resources,
-                audit.LOGIN_THROTTLED,
+                action,
                 actor_id=None,
                 target_type="User" if target else None,
                 target_id=target,
                 address=client.address,
-                retry_after=retry_after,
+                **details,
             )
         )
+
+    try:
+        await ratelimit.check_login(resources, account, client.address)
+    except Throttled as exc:
+        audit_refusal(audit.LOGIN_THROTTLED, retry_after=exc.retry_after)
         raise
     if user is None:
         await passwords.burn_verify(password, settings)
@@ -264,16 +268,8 @@ async def login(
     if not ok or user is None:
         # Audited first (in a transaction of its own, after the operation): whatever Redis does
         # next, the failure is on record and the answer stays UNAUTHENTICATED.
-        hooks.regardless(
-            lambda: audit.record_detached(
-                resources,
-                audit.LOGIN_FAILED,
-                actor_id=None,
-                target_type="User" if target else None,
-                target_id=target,
-                address=client.address,
-                reason="unknown_login" if target is None else "bad_password_or_inactive",
-            )
+        audit_refusal(
+            audit.LOGIN_FAILED, reason="unknown_login" if target is None else "bad_password_or_inactive"
         )
         try:
             await ratelimit.login_failed(resources, account, client.address)
