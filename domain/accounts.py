@@ -128,6 +128,21 @@ async def _new_user(
     return user
 
 
+def _audit_own(
+    session: AsyncSession, action: str, user_id: uuid.UUID, client: Client, **details: object
+) -> None:
+    """Record what user `user_id` did to their own account, in this transaction."""
+    audit.record(
+        session,
+        action,
+        actor_id=user_id,
+        target_type="User",
+        target_id=user_id,
+        address=client.address,
+        **details,
+    )
+
+
 async def register(
     session: AsyncSession,
     resources: Resources,
@@ -159,14 +174,7 @@ async def register(
         if owner is not None:
             hooks.regardless(_signup_notice(resources, owner, client))
         raise BadInput(REGISTER_REFUSED) from None
-    audit.record(
-        session,
-        audit.REGISTER,
-        actor_id=user.id,
-        target_type="User",
-        target_id=user.id,
-        address=client.address,
-    )
+    _audit_own(session, audit.REGISTER, user.id, client)
     await _send_verification(session, resources, hooks, user)
     return await issue_tokens(session, resources, user, client)
 
@@ -232,21 +240,25 @@ async def login(
     user = await UserRepository(session).by_login(login) if login else None
     account = str(user.id) if user else login.lower()
     target = user.id if user else None
-    try:
-        await ratelimit.check_login(resources, account, client.address)
-    except Throttled as exc:
-        retry_after = exc.retry_after
+
+    def audit_refusal(action: str, **details: object) -> None:
+        """In a transaction of its own, after the (failed) operation."""
         hooks.regardless(
             lambda: audit.record_detached(
                 resources,
-                audit.LOGIN_THROTTLED,
+                action,
                 actor_id=None,
                 target_type="User" if target else None,
                 target_id=target,
                 address=client.address,
-                retry_after=retry_after,
+                **details,
             )
         )
+
+    try:
+        await ratelimit.check_login(resources, account, client.address)
+    except Throttled as exc:
+        audit_refusal(audit.LOGIN_THROTTLED, retry_after=exc.retry_after)
         raise
     if user is None:
         await passwords.burn_verify(password, settings)
@@ -256,16 +268,8 @@ async def login(
     if not ok or user is None:
         # Audited first (in a transaction of its own, after the operation): whatever Redis does
         # next, the failure is on record and the answer stays UNAUTHENTICATED.
-        hooks.regardless(
-            lambda: audit.record_detached(
-                resources,
-                audit.LOGIN_FAILED,
-                actor_id=None,
-                target_type="User" if target else None,
-                target_id=target,
-                address=client.address,
-                reason="unknown_login" if target is None else "bad_password_or_inactive",
-            )
+        audit_refusal(
+            audit.LOGIN_FAILED, reason="unknown_login" if target is None else "bad_password_or_inactive"
         )
         try:
             await ratelimit.login_failed(resources, account, client.address)
@@ -279,9 +283,7 @@ async def login(
         await ratelimit.login_succeeded(resources, account, client.address)
     except RedisError:
         log.warning("the sign-in counters were not reset: Redis unavailable")
-    audit.record(
-        session, audit.LOGIN, actor_id=user.id, target_type="User", target_id=user.id, address=client.address
-    )
+    _audit_own(session, audit.LOGIN, user.id, client)
     return await issue_tokens(session, resources, user, client)
 
 
@@ -338,13 +340,11 @@ async def logout(
             family = row.family_id
             await repo.revoke_family(row.family_id, utcnow())
             await revoke_family_access(resources, row.family_id)
-    audit.record(
+    _audit_own(
         session,
         audit.LOGOUT,
-        actor_id=user_id,
-        target_type="User",
-        target_id=user_id,
-        address=client.address,
+        user_id,
+        client,
         jti=principal.token_jti,
         family=str(family) if family else None,
     )
@@ -402,14 +402,7 @@ async def change_password(
     if not await passwords.verify_password(user.password_hash, current_password, resources.settings):
         raise BadInput("The current password is wrong.", field="currentPassword")
     await _set_password(session, resources, hooks, user, new_password, "newPassword")
-    audit.record(
-        session,
-        audit.PASSWORD_CHANGED,
-        actor_id=user.id,
-        target_type="User",
-        target_id=user.id,
-        address=client.address,
-    )
+    _audit_own(session, audit.PASSWORD_CHANGED, user.id, client)
     return await issue_tokens(session, resources, user, client)
 
 
@@ -447,14 +440,7 @@ async def verify_email(session: AsyncSession, resources: Resources, *, token: st
     if claims.extra.get("email") != user.email:
         raise BadInput(BAD_LINK, field="token")
     user.email_verified = True
-    audit.record(
-        session,
-        audit.EMAIL_VERIFIED,
-        actor_id=user.id,
-        target_type="User",
-        target_id=user.id,
-        address=client.address,
-    )
+    _audit_own(session, audit.EMAIL_VERIFIED, user.id, client)
     return True
 
 
@@ -508,12 +494,5 @@ async def reset_password(
     now = utcnow()
     await AccountsRepository(session).spend_one_time_tokens(user.id, tokens.RESET_PASSWORD, now)
     user.email_verified = True
-    audit.record(
-        session,
-        audit.PASSWORD_RESET,
-        actor_id=user.id,
-        target_type="User",
-        target_id=user.id,
-        address=client.address,
-    )
+    _audit_own(session, audit.PASSWORD_RESET, user.id, client)
     return True

@@ -66,6 +66,21 @@ def _guard_role(principal: Principal, role: Role) -> None:
         raise Forbidden("Only a super admin can grant or revoke administrator roles.")
 
 
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    actor: uuid.UUID,
+    user_id: uuid.UUID,
+    address: str | None,
+    **details: object,
+) -> None:
+    """Record an administrator's change to user `user_id` in this transaction, and flush."""
+    audit.record(
+        session, action, actor_id=actor, target_type="User", target_id=user_id, address=address, **details
+    )
+    await session.flush()
+
+
 async def set_active(
     session: AsyncSession,
     resources: Resources,
@@ -85,15 +100,13 @@ async def set_active(
         user.is_active = active
         if not active:
             await AccountsRepository(session).revoke_all_for_user(user_id, _now())
-        audit.record(
+        await _audit(
             session,
             audit.USER_REACTIVATED if active else audit.USER_DEACTIVATED,
-            actor_id=actor,
-            target_type="User",
-            target_id=user_id,
-            address=address,
+            actor,
+            user_id,
+            address,
         )
-        await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return user
 
@@ -121,17 +134,15 @@ async def grant_role(
         repo.add_role(UserRole(user_id=user_id, role=role, granted_by=actor, expires_at=expires_at))
     else:
         row.expires_at, row.granted_by, row.granted_at = expires_at, actor, _now()
-    audit.record(
+    await _audit(
         session,
         audit.ROLE_GRANTED,
-        actor_id=actor,
-        target_type="User",
-        target_id=user_id,
-        address=address,
+        actor,
+        user_id,
+        address,
         role=role.name,
         expires_at=expires_at.isoformat() if expires_at else None,
     )
-    await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return user
 
@@ -154,16 +165,7 @@ async def revoke_role(
     row = await repo.role(user_id, role)
     if row is not None:
         await repo.delete_role(row)
-        audit.record(
-            session,
-            audit.ROLE_REVOKED,
-            actor_id=actor,
-            target_type="User",
-            target_id=user_id,
-            address=address,
-            role=role.name,
-        )
-        await session.flush()
+        await _audit(session, audit.ROLE_REVOKED, actor, user_id, address, role=role.name)
     forget_after_commit(resources, hooks, user_id)
     return user
 
@@ -206,17 +208,15 @@ async def set_subscription(
         repo.add_role(UserRole(user_id=user_id, role=role, granted_by=actor, expires_at=ends_at))
     elif row.expires_at is not None:
         row.expires_at = ends_at
-    audit.record(
+    await _audit(
         session,
         audit.SUBSCRIPTION_SET,
-        actor_id=actor,
-        target_type="User",
-        target_id=user_id,
-        address=address,
+        actor,
+        user_id,
+        address,
         plan=plan,
         ends_at=ends_at.isoformat() if ends_at else None,
     )
-    await session.flush()
     forget_after_commit(resources, hooks, user_id)
     return sub
 
@@ -243,16 +243,7 @@ async def cancel_subscription(
         row = await repo.role(user_id, plan.role)
         if row is not None and row.expires_at is not None:
             await repo.delete_role(row)
-    audit.record(
-        session,
-        audit.SUBSCRIPTION_CANCELLED,
-        actor_id=actor,
-        target_type="User",
-        target_id=user_id,
-        address=address,
-        plan=current.plan,
-    )
-    await session.flush()
+    await _audit(session, audit.SUBSCRIPTION_CANCELLED, actor, user_id, address, plan=current.plan)
     forget_after_commit(resources, hooks, user_id)
     return True
 

@@ -169,14 +169,23 @@ class Claim:
     already_done: bool
 
 
+async def _locked_on_run(repo: VideoRepository, video_id: uuid.UUID, run: int) -> Video | None:
+    """The video, locked, while processing run `run` still owns it (None when it is gone,
+    terminal, or on another run)."""
+    video = await repo.get(video_id, for_update=True)
+    if video is None or video.processing_run != run or video.status.terminal:
+        return None
+    return video
+
+
 async def claim_stage(
     session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage
 ) -> Claim | None:
     """Mark the stage RUNNING (or find it done). None when the video is gone, terminal,
     cancelled, or already on another run: the job then has nothing to do."""
     repo = VideoRepository(session)
-    video = await repo.get(video_id, for_update=True)
-    if video is None or video.processing_run != run or video.status.terminal or video.cancel_requested:
+    video = await _locked_on_run(repo, video_id, run)
+    if video is None or video.cancel_requested:
         return None
     row = await repo.stage_run(video_id, run, stage, for_update=True)
     if row is not None and row.status in (StageStatus.COMPLETED, StageStatus.SKIPPED):
@@ -208,8 +217,8 @@ async def complete_stage(
     session: AsyncSession, video_id: uuid.UUID, run: int, stage: PipelineStage, outputs: dict[str, Any]
 ) -> Video | None:
     repo = VideoRepository(session)
-    video = await repo.get(video_id, for_update=True)
-    if video is None or video.processing_run != run or video.status.terminal:
+    video = await _locked_on_run(repo, video_id, run)
+    if video is None:
         return None
     row = await repo.stage_run(video_id, run, stage, for_update=True)
     if row is None:
@@ -227,8 +236,8 @@ async def record_stage_error(
 ) -> Video | None:
     """A failed attempt; `final` fails the video (permanent error or retries used up)."""
     repo = VideoRepository(session)
-    video = await repo.get(video_id, for_update=True)
-    if video is None or video.processing_run != run or video.status.terminal:
+    video = await _locked_on_run(repo, video_id, run)
+    if video is None:
         return None
     row = await repo.stage_run(video_id, run, stage, for_update=True)
     if row is not None:
