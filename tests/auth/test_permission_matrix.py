@@ -162,7 +162,7 @@ def test_directives_are_printed_in_the_sdl():
             for f in definition.fields or ():
                 for d in f.directives or ():
                     if d.name.value == "requiresPermission":
-                        printed[f"{definition.name.value}.{f.name.value}"] = d.arguments[0].value.value  # type: ignore[attr-defined]
+                        printed[f"{definition.name.value}.{f.name.value}"] = d.arguments[0].value.value
     expected = {k: v.name for k, v in RULES.items() if v is not None}
     assert printed == expected
     assert "directive @requiresPermission(permission: Permission!) on FIELD_DEFINITION" in schema.as_str()

@@ -63,7 +63,7 @@ def select_all(
 
 
 def _field_type(parent: str, name: str) -> GraphQLObjectType:
-    t: Any = schema._schema.type_map[parent].fields[name].type  # type: ignore[union-attr]
+    t: Any = schema._schema.type_map[parent].fields[name].type
     while isinstance(t, (GraphQLNonNull, GraphQLList)):
         t = t.of_type
     return t  # type: ignore[no-any-return]

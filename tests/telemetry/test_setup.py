@@ -7,7 +7,7 @@ from runtime.settings import Settings
 
 
 def _settings(**kw) -> Settings:
-    return Settings(environment="test", _env_file=None, **kw)  # type: ignore[call-arg]
+    return Settings(environment="test", _env_file=None, **kw)
 
 
 def test_nothing_configured_means_no_provider():

@@ -310,7 +310,7 @@ def test_metrics_module_registers_once() -> None:
     import providers.ai.chain as chain_module
 
     importlib.reload(chain_module)  # must not raise "Duplicated timeseries"
-    assert chain_module.AI_CALLS is REGISTRY._names_to_collectors["autovideo_ai_calls_total"]  # type: ignore[attr-defined]
+    assert chain_module.AI_CALLS is REGISTRY._names_to_collectors["autovideo_ai_calls_total"]
 
 
 def test_price_usd() -> None:

@@ -147,7 +147,7 @@ async def test_500_and_timeout(fake: FakeServer, tmp_path: Path) -> None:
     ],
 )
 async def test_malformed(fake: FakeServer, tmp_path: Path, responder: object) -> None:
-    fake.on("POST", TTS, responder)  # type: ignore[arg-type]
+    fake.on("POST", TTS, responder)
     with pytest.raises(MalformedResponseError):
         await eleven(fake).synthesize(SpeechRequest(sentences=("Hi.",), output_path=tmp_path / "v.wav"))
 

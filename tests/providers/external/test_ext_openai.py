@@ -48,7 +48,7 @@ SPEECH = r"/v1/audio/speech$"
 def text(fake: FakeServer, **kw: object) -> OpenAIText:
     return OpenAIText(
         API_KEY, base_url=f"{fake.url}/v1", model="gpt-test", timeout=kw.pop("timeout", 2.0), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 REQ = ScriptRequest(topic="volcanoes", target_seconds=60, words_per_minute=150)
@@ -298,7 +298,7 @@ def _wav_for_input(rec: object) -> Response:
 
 
 async def test_speech_per_sentence_exact_timings(fake: FakeServer, tmp_path: Path) -> None:
-    async def slow_wav(request, rec):  # type: ignore[no-untyped-def]
+    async def slow_wav(request, rec):
         import asyncio
 
         await asyncio.sleep(0.05)
