@@ -142,7 +142,12 @@ async def test_an_operation_without_sql_opens_no_session(app_client, resources, 
     opened: list[bool] = []
     for name in ("sessionmaker", "read_sessionmaker"):
         maker = getattr(resources, name)
-        monkeypatch.setattr(resources, name, lambda maker=maker: opened.append(True) or maker())
+
+        def opening(maker=maker):
+            opened.append(True)
+            return maker()
+
+        monkeypatch.setattr(resources, name, opening)
     seen, stop = statements(engine)
     try:
         r = await app_client.post("/graphql", json={"query": "{ __typename }"})

@@ -228,6 +228,7 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
     async def read() -> None:
         async for result in feed:
             assert result.errors is None, result.errors
+            assert result.data is not None
             got.append(result.data["myVideoEvents"])
             if result.data["myVideoEvents"]["status"] == "CANCELLED":
                 return

@@ -8,6 +8,7 @@ import time
 import traceback
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ai_ext_fakes import (
@@ -38,14 +39,15 @@ from providers.ai.base import (
     TransientProviderError,
 )
 from providers.ai.errors import ProviderAuthError, ProviderNotFoundError, ProviderRejectedError
-from providers.ai.openai import OpenAIImages, OpenAISpeech, OpenAIText, closest_size, read_wav
+from providers.ai.formats import read_wav
+from providers.ai.openai import OpenAIImages, OpenAISpeech, OpenAIText, closest_size
 
 CHAT = r"/v1/chat/completions$"
 IMAGES = r"/v1/images/generations$"
 SPEECH = r"/v1/audio/speech$"
 
 
-def text(fake: FakeServer, **kw: object) -> OpenAIText:
+def text(fake: FakeServer, **kw: Any) -> OpenAIText:
     return OpenAIText(
         API_KEY, base_url=f"{fake.url}/v1", model="gpt-test", timeout=kw.pop("timeout", 2.0), **kw
     )
