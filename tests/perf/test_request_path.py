@@ -191,11 +191,16 @@ async def test_the_cost_plan_is_made_once_per_document(app_client, monkeypatch):
     """The cost's static part is kept with the cached document; variables apply per request."""
     from graphql_runtime import query_cost
 
-    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents = app_client.app.state.graphql_schema.documents
     documents.clear()
     plans: list[object] = []
     real = query_cost.plan
-    monkeypatch.setattr(query_cost, "plan", lambda *a, **k: plans.append(a) or real(*a, **k))
+
+    def planning(*a, **k):
+        plans.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(query_cost, "plan", planning)
     query = "query Sized($n: Int) { videos(first: $n) { edges { node { id } } } }"
     costs = []
     for n in (1, 2, 3):
