@@ -66,7 +66,7 @@ browser:
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime
+	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime tests
 	$(MAKE) --no-print-directory studio-test
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not browser"
 	$(MAKE) --no-print-directory test-embedded
@@ -85,7 +85,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime
+	$(BIN)/mypy app.py graphql_runtime schema resolvers domain jobs persistence providers media runtime tests
 
 check: test
 

@@ -197,8 +197,8 @@ def settings(tmp_path: Path, migrated_url: str, services: Any, redis_prefix: str
         database_url=migrated_url,
         redis_url=services[1],
         redis_prefix=redis_prefix,
-        secret_key="test-secret-" + "x" * 40,  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
+        secret_key="test-secret-" + "x" * 40,
+        _env_file=None,
     )
 
 

@@ -177,9 +177,12 @@ async def test_own_key_is_used_for_that_users_calls_and_never_returned(resources
 
 
 def test_the_key_is_not_part_of_the_schema():
+    from graphql import GraphQLObjectType
+
     from resolvers.root import schema
 
     key_type = schema._schema.get_type("ProviderKey")
+    assert isinstance(key_type, GraphQLObjectType)
     assert set(key_type.fields) == {"provider", "baseUrl", "createdAt"}
 
 

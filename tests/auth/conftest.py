@@ -60,8 +60,8 @@ async def pooled_resources(
         database_url=e2e_database,
         redis_url=services[1],
         redis_prefix=redis_prefix,
-        secret_key="s" * 40,  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
+        secret_key="s" * 40,
+        _env_file=None,
     )
     res = await build_resources(settings)
     res.storage = make_storage(settings)

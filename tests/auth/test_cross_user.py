@@ -25,7 +25,9 @@ OPERATIONS_ON_A_VIDEO: list[str] = [
 def _existing_operations() -> list[str]:
     from resolvers.root import schema
 
-    fields = {**schema._schema.query_type.fields, **schema._schema.mutation_type.fields}
+    query, mutation = schema._schema.query_type, schema._schema.mutation_type
+    assert query is not None and mutation is not None
+    fields = {**query.fields, **mutation.fields}
     return [op for op in OPERATIONS_ON_A_VIDEO if op.split("{", 2)[1].split("(")[0].strip() in fields]
 
 

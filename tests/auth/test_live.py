@@ -6,6 +6,7 @@ import json
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.auth.helpers import LOGIN, LOGOUT, ME, PASSWORD, REFRESH, REGISTER, unique_name
 
@@ -35,7 +36,7 @@ async def _ws_op(ws, op_id, query, variables=None):
 
 
 async def _ws_connect(server, token):
-    ws = await websockets.connect(server.ws, subprotocols=["graphql-transport-ws"])
+    ws = await websockets.connect(server.ws, subprotocols=[Subprotocol("graphql-transport-ws")])
     await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
     return ws
 
@@ -68,7 +69,7 @@ def test_http_register_login_me_refresh_logout(server):
 @pytest.mark.e2e
 async def test_websocket_register_login_me_refresh_logout(server):
     name = unique_name()
-    anon = await websockets.connect(server.ws, subprotocols=["graphql-transport-ws"])
+    anon = await websockets.connect(server.ws, subprotocols=[Subprotocol("graphql-transport-ws")])
     await anon.send(json.dumps({"type": "connection_init", "payload": {}}))
     assert json.loads(await asyncio.wait_for(anon.recv(), 10))["type"] == "connection_ack"
     reg = await _ws_op(

@@ -124,7 +124,9 @@ def _mail_token(resources, to: str) -> str:
         email.message_from_bytes(m.read_bytes(), policy=policy.default)
         for m in sorted(outbox_dir(resources.settings).glob("*.eml"))
     ]
-    body = [m.get_body().get_content() for m in msgs if m["To"] == to][-1]
+    bodies = [m.get_body() for m in msgs if m["To"] == to]
+    assert bodies[-1] is not None
+    body = bodies[-1].get_content()
     return re.findall(r"token=([A-Za-z0-9_.-]+)", body)[-1]
 
 

@@ -167,7 +167,7 @@ def test_rs256_and_algorithm_confusion(tmp_path):
         jwt_private_key=private,
         jwt_public_key=public,
         _env_file=None,
-    )  # type: ignore[call-arg,arg-type]
+    )
     sub = uuid.uuid4()
     token, _ = tokens.encode(settings, sub=sub, type=tokens.ACCESS, jti="j", lifetime=timedelta(minutes=5))
     assert jwt.get_unverified_header(token)["alg"] == "RS256"

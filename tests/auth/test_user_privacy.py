@@ -4,6 +4,7 @@ permissions, lastLoginAt) only to the user and to ADMIN_USER_MANAGE holders."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,13 @@ from tests.gql import execute
 PROFILE = """query($id: ID!) { node(id: $id) { id ... on User {
   username fullName bio avatarUrl website location isActive createdAt
   email emailVerified roles permissions lastLoginAt } } }"""
-HIDDEN = {"email": None, "emailVerified": False, "roles": [], "permissions": [], "lastLoginAt": None}
+HIDDEN: dict[str, Any] = {
+    "email": None,
+    "emailVerified": False,
+    "roles": [],
+    "permissions": [],
+    "lastLoginAt": None,
+}
 
 
 @pytest.fixture

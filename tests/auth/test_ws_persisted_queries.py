@@ -14,7 +14,7 @@ import websockets
 from tests.gql import body
 
 
-async def send_subscribe(conn, payload: dict) -> list[dict]:  # type: ignore[no-untyped-def]
+async def send_subscribe(conn, payload: dict) -> list[dict]:
     op = uuid.uuid4().hex
     await conn.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
     got = []

@@ -17,7 +17,7 @@ from tests.live import free_port
 class RedisServer:
     """A throwaway redis-server on its own port, so it can be stopped and started again."""
 
-    def __init__(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tmp_path) -> None:
         self.port = free_port()
         self.dir = tmp_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -65,7 +65,7 @@ def redis_server(tmp_path):
     server.stop()
 
 
-async def next_item(sub, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+async def next_item(sub, timeout: float = 5.0):
     return await asyncio.wait_for(sub.get(), timeout)
 
 

@@ -20,6 +20,7 @@ import jwt
 import pytest
 import redis.asyncio as aioredis
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.pipeline.test_pipeline_e2e import register
 
@@ -48,7 +49,7 @@ def server(tmp_path, e2e_database, services, redis_prefix):
 
 
 async def _connect(url: str, token: str, **kw):
-    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"], **kw)
+    ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], **kw)
     await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
     assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))

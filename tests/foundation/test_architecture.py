@@ -31,7 +31,7 @@ def runtime_imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skip:
             continue

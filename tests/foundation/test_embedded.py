@@ -26,6 +26,7 @@ def gone(pid: int, within: float = 15.0) -> bool:
 def test_embedded_services_restart_with_data(tmp_path):
     data = tmp_path / "data"
     with EmbeddedServices(data).start(postgres=True, redis=True) as svc:
+        assert svc.database_url is not None and svc.redis_url is not None
         url = svc.database_url.replace("postgresql+asyncpg", "postgresql")
 
         async def write():
@@ -43,6 +44,7 @@ def test_embedded_services_restart_with_data(tmp_path):
     assert gone(pg_pid) and gone(redis_pid)
 
     with EmbeddedServices(data).start(postgres=True, redis=True) as svc:
+        assert svc.database_url is not None and svc.redis_url is not None
         url = svc.database_url.replace("postgresql+asyncpg", "postgresql")
 
         async def read():

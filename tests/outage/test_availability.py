@@ -86,6 +86,6 @@ async def test_other_failures_are_not_outages(session, redis_client):
     async with httpx.AsyncClient() as client:
         http = await _raised(client.get(f"http://127.0.0.1:{free_port()}/"))
     refused = ConnectionRefusedError(111, "Connection refused")
-    for exc in (sql, command, missing, http, refused, IntegrityError("x", {}, Exception()), ValueError()):
-        assert unavailable_dependency(exc) is None, exc
+    for error in (sql, command, missing, http, refused, IntegrityError("x", {}, Exception()), ValueError()):
+        assert unavailable_dependency(error) is None, error
     assert unavailable_dependency(asyncpg.CannotConnectNowError("starting up")) == "database"

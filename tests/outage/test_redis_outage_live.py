@@ -94,7 +94,7 @@ async def ws_rejected_with(server: LiveServer, token: str) -> tuple[int, str]:
         except websockets.ConnectionClosed as closed:
             assert closed.rcvd is not None
             return closed.rcvd.code, closed.rcvd.reason
-    raise AssertionError(f"expected the socket to close, got {message}")
+    raise AssertionError(f"expected the socket to close, got {message!r}")
 
 
 async def ws_operation_error(ws: GraphQLWs) -> dict:

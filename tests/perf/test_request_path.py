@@ -142,7 +142,12 @@ async def test_an_operation_without_sql_opens_no_session(app_client, resources, 
     opened: list[bool] = []
     for name in ("sessionmaker", "read_sessionmaker"):
         maker = getattr(resources, name)
-        monkeypatch.setattr(resources, name, lambda maker=maker: opened.append(True) or maker())
+
+        def opening(maker=maker):
+            opened.append(True)
+            return maker()
+
+        monkeypatch.setattr(resources, name, opening)
     seen, stop = statements(engine)
     try:
         r = await app_client.post("/graphql", json={"query": "{ __typename }"})
@@ -172,7 +177,7 @@ async def test_a_page_is_one_statement_with_only_what_it_shows(app_client, resou
 
 
 async def test_a_repeated_document_is_parsed_and_validated_once(app_client, resources, session):
-    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents = app_client.app.state.graphql_schema.documents
     documents.clear()
     parses, validations = documents.parses, documents.validations
     query = "query Again { __typename }"
@@ -186,11 +191,16 @@ async def test_the_cost_plan_is_made_once_per_document(app_client, monkeypatch):
     """The cost's static part is kept with the cached document; variables apply per request."""
     from graphql_runtime import query_cost
 
-    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents = app_client.app.state.graphql_schema.documents
     documents.clear()
     plans: list[object] = []
     real = query_cost.plan
-    monkeypatch.setattr(query_cost, "plan", lambda *a, **k: plans.append(a) or real(*a, **k))
+
+    def planning(*a, **k):
+        plans.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(query_cost, "plan", planning)
     query = "query Sized($n: Int) { videos(first: $n) { edges { node { id } } } }"
     costs = []
     for n in (1, 2, 3):
@@ -202,7 +212,7 @@ async def test_the_cost_plan_is_made_once_per_document(app_client, monkeypatch):
 async def test_a_persisted_query_reuses_the_parsed_document(app_client, resources):
     from domain.persisted_queries import sha256_of
 
-    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents = app_client.app.state.graphql_schema.documents
     query = "query Persisted { __typename }"
     ext = {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(query)}}
     r = await app_client.post("/graphql", json={"query": query, "extensions": ext})
@@ -232,7 +242,7 @@ async def test_a_persisted_query_by_hash_costs_no_database_trip(app_client, reso
 
 
 async def test_the_document_cache_is_bounded_and_keeps_no_invalid_documents(app_client):
-    documents = app_client.app.state.graphql_schema.documents  # type: ignore[attr-defined]
+    documents = app_client.app.state.graphql_schema.documents
     documents.clear()
     for i in range(3):  # invalid: parsed, refused, not kept
         r = await app_client.post("/graphql", json={"query": f"query Bad{i} {{ noSuchField{i} }}"})

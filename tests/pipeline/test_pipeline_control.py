@@ -46,14 +46,14 @@ class DelayedImages:
 class BrokenSpeech:
     name = "broken-speech"
 
-    async def synthesize(self, request: SpeechRequest):  # type: ignore[no-untyped-def]
+    async def synthesize(self, request: SpeechRequest):
         raise PermanentProviderError(self.name, "the voice service rejected the request")
 
     async def list_voices(self) -> list[Voice]:
         return []
 
 
-def chains(settings, *, images=None, speech=None) -> AIChains:  # type: ignore[no-untyped-def]
+def chains(settings, *, images=None, speech=None) -> AIChains:
     return AIChains(
         text=FallbackChain("text", build_text_providers(settings), metrics=False),
         image=FallbackChain("image", images or build_image_providers(settings), metrics=False),
@@ -61,13 +61,13 @@ def chains(settings, *, images=None, speech=None) -> AIChains:  # type: ignore[n
     )
 
 
-async def premium_owner(resources):  # type: ignore[no-untyped-def]
+async def premium_owner(resources):
     """The stand-in providers play external ones, which only PREMIUM users get."""
     async with resources.sessionmaker() as s, s.begin():
         return await make_user(s, roles=(Role.PREMIUM,))
 
 
-async def create(resources, owner) -> str:  # type: ignore[no-untyped-def]
+async def create(resources, owner) -> str:
     r = await execute(
         resources,
         CREATE,
@@ -86,7 +86,7 @@ async def create(resources, owner) -> str:  # type: ignore[no-untyped-def]
     return str(r.data["createVideo"]["id"])
 
 
-async def state(resources, gid: str):  # type: ignore[no-untyped-def]
+async def state(resources, gid: str):
     _, vid = from_global_id(gid)
     async with resources.sessionmaker() as s:
         repo = VideoRepository(s)
@@ -226,8 +226,9 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
     got: list[dict] = []
 
     async def read() -> None:
-        async for result in feed:  # type: ignore[union-attr]
+        async for result in feed:
             assert result.errors is None, result.errors
+            assert result.data is not None
             got.append(result.data["myVideoEvents"])
             if result.data["myVideoEvents"]["status"] == "CANCELLED":
                 return
@@ -240,7 +241,7 @@ async def test_my_video_events_streams_only_my_videos(live_resources):
     await execute(live_resources, cancel, {"id": theirs}, principal_for(other, (Role.PREMIUM,)))
     await execute(live_resources, cancel, {"id": gid}, principal_for(mine, (Role.PREMIUM,)))
     await asyncio.wait_for(reader, 10)
-    await feed.aclose()  # type: ignore[union-attr]
+    await feed.aclose()
     assert {e["videoId"] for e in got} == {gid}
     assert [e["status"] for e in got] == ["PENDING", "CANCELLED"]
 

@@ -70,6 +70,7 @@ async def test_own_script_becomes_a_finished_mp4(live_resources, tmp_path, monke
 
     async with live_resources.sessionmaker() as s:
         video = await VideoRepository(s).get(vid)
+        assert video is not None
         runs = (await VideoRepository(s).stage_runs([vid]))[vid]
     assert video.status is VideoStatus.COMPLETED, video.processing_error
     assert video.processing_progress == 100
@@ -193,6 +194,7 @@ async def test_style_intro_outro_cards_and_no_captions(live_resources):
     await drain(live_resources)
     async with live_resources.sessionmaker() as s:
         video = await VideoRepository(s).get(vid)
+        assert video is not None
         narration = next(
             row for row in (await VideoRepository(s).stage_runs([vid]))[vid] if row.stage.value == "narration"
         )
@@ -262,6 +264,7 @@ async def test_a_topic_video_comes_out_at_the_asked_length(live_resources):
     await drain(live_resources)
     async with live_resources.sessionmaker() as s:
         video = await VideoRepository(s).get(vid)
+        assert video is not None
     assert video.status is VideoStatus.COMPLETED, video.processing_error
     assert video.duration == pytest.approx(40, rel=0.15)
     # The thumbnail starts from a picture without a heading: a scene's, or a cover made for it.

@@ -58,7 +58,15 @@ class FakeInternet:
                 return await real_getaddrinfo(host, port, *args, **kwargs)
             self.lookups.append(name)
             answer = answers.pop(0) if len(answers) > 1 else answers[0]
-            out = []
+            out: list[
+                tuple[
+                    socket.AddressFamily,
+                    socket.SocketKind,
+                    int,
+                    str,
+                    tuple[str, int] | tuple[str, int, int, int],
+                ]
+            ] = []
             for address in answer:
                 if ":" in address:
                     out.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port or 0), 0, 0)))

@@ -17,6 +17,7 @@ import pytest
 import websockets
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from websockets.typing import Subprotocol
 
 from domain import rate_budget
 from tests.auth.helpers import PASSWORD, REGISTER, unique_name
@@ -214,14 +215,14 @@ def server(tmp_path_factory, services, migrated_url):
 
 
 async def _ws_result(url: str, query: str, token: str | None = None) -> dict[str, Any]:
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         message = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert message["type"] == "next", message
-        return message["payload"]  # type: ignore[no-any-return]
+        return message["payload"]
 
 
 @pytest.mark.e2e

@@ -95,6 +95,7 @@ def lift_arguments(document: str) -> tuple[str, dict[str, Any]]:
             if field is None:
                 selections.append(selection)
                 continue
+            assert isinstance(selection, graphql.FieldNode)  # a field was found for it
             arguments = []
             for argument in selection.arguments or ():
                 arg_def = field.args.get(argument.name.value)

@@ -36,7 +36,7 @@ async def media(tmp_path: Path):
     from app import create_app
     from runtime.settings import Settings
 
-    settings = Settings(environment="test", data_dir=tmp_path / "data", secret_key="m" * 40, _env_file=None)  # type: ignore[arg-type,call-arg]
+    settings = Settings(environment="test", data_dir=tmp_path / "data", secret_key="m" * 40, _env_file=None)
     storage = LocalStorage(tmp_path / "media", settings.public_base_url, settings.signing_secret)
     app = create_app(settings, run_worker=False)
     app.state.runtime_state["resources"] = SimpleNamespace(storage=storage)
@@ -150,7 +150,7 @@ def test_production_defaults():
 
     prod = Settings(**PRODUCTION, _env_file=None)  # type: ignore[arg-type]
     assert prod.graphiql is False and prod.introspection is False and prod.trusted_proxies == []
-    dev = Settings(_env_file=None)  # type: ignore[call-arg]
+    dev = Settings(_env_file=None)
     assert dev.graphiql is True and dev.introspection is True
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.auth.helpers import LOGIN, PASSWORD, REGISTER, unique_name
 from tests.gql import body as body_of
@@ -104,7 +105,7 @@ def test_malformed_multipart_is_400(server):
 
 
 async def _ws(url: str, token: str | None = None) -> Any:
-    ws = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
     payload = {"authorization": f"Bearer {token}"} if token else {}
     await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
     assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
@@ -171,7 +172,7 @@ async def test_malformed_websocket_messages_close_with_4400(server):
     }
     await ws.close()
     # The legacy `graphql-ws` protocol (no persisted queries, fragile on bad frames) is not offered.
-    legacy = await websockets.connect(server.ws, subprotocols=["graphql-ws"])
+    legacy = await websockets.connect(server.ws, subprotocols=[Subprotocol("graphql-ws")])
     assert await _closed_with(legacy) == 4406
     out = server.output()
     assert "Traceback" not in out and "Exception in" not in out, out[-3000:]

@@ -382,7 +382,7 @@ def test_the_sync_client_an_sdk_insists_on_connects_nowhere() -> None:
     from providers.net import refusing_sync_client
 
     for flavour in ("httpx", "httpx2"):
-        with refusing_sync_client(flavour) as client, pytest.raises(OutboundRefusedError):  # type: ignore[arg-type]
+        with refusing_sync_client(flavour) as client, pytest.raises(OutboundRefusedError):
             client.get("http://1.1.1.1/")
 
 

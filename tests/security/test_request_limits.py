@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.auth.helpers import register
 from tests.security.helpers import assert_no_leak, call_asgi, chunked, error_code, module_server, sign_up
@@ -187,7 +188,9 @@ def test_real_server_refuses_anonymous_and_oversized_uploads(server):
 @pytest.mark.e2e
 @pytest.mark.xdist_group("security-limits")
 async def test_real_server_caps_websocket_messages(server):
-    async with websockets.connect(server.ws, subprotocols=["graphql-transport-ws"], max_size=None) as ws:
+    async with websockets.connect(
+        server.ws, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
+    ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         big = {
@@ -200,7 +203,7 @@ async def test_real_server_caps_websocket_messages(server):
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     # One below the cap passes through the same socket kind.
-    async with websockets.connect(server.ws, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(server.ws, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         payload = {"query": "query($t: ID!) { node(id: $t) { id } }", "variables": {"t": "x" * (MiB // 2)}}

@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.security.helpers import module_server, sign_up
 
@@ -76,7 +77,9 @@ def test_a_request_id_leads_from_header_to_error_to_log_line(server):
 async def test_websocket_errors_carry_the_connections_request_id(server):
     rid = f"socket-{uuid.uuid4().hex[:12]}"
     async with websockets.connect(
-        server.ws, subprotocols=["graphql-transport-ws"], additional_headers={"X-Request-Id": rid}
+        server.ws,
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        additional_headers={"X-Request-Id": rid},
     ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"

@@ -301,7 +301,7 @@ def test_only_own_base_urls_get_opaque_errors():
     from providers.ai.registry import make_own
     from runtime.settings import Settings
 
-    settings = Settings(environment="test", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(environment="test", _env_file=None)
     assert isinstance(make_own("text", "openai", settings, OWN_KEY, "https://provider.test/v1"), OpaqueErrors)
     official = make_own("text", "openai", settings, OWN_KEY, None)  # api.openai.com: its messages help
     assert official is not None and not isinstance(official, OpaqueErrors)
@@ -312,11 +312,11 @@ def test_production_defaults_are_public_addresses_on_ports_80_and_443():
 
     prod = Settings(
         environment="production",
-        secret_key="s" * 40,  # type: ignore[arg-type]
-        encryption_key="k" * 44,  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
+        secret_key="s" * 40,
+        encryption_key="k" * 44,
+        _env_file=None,
     )
     assert prod.private_provider_urls_allowed is False
     assert prod.outbound_ports == frozenset({80, 443})
-    dev = Settings(environment="development", _env_file=None)  # type: ignore[call-arg]
+    dev = Settings(environment="development", _env_file=None)
     assert dev.private_provider_urls_allowed is True and dev.outbound_ports is None

@@ -29,7 +29,7 @@ class FakeStats:
     def __init__(self) -> None:
         self.stats: dict[str, PlatformStats] = {}
 
-    async def upload(self, credentials, request):  # type: ignore[no-untyped-def]
+    async def upload(self, credentials, request):
         raise AssertionError("not in these tests")
 
     async def statistics(self, credentials: Credentials, external_ids: list[str]) -> dict[str, PlatformStats]:
@@ -37,7 +37,7 @@ class FakeStats:
         return {i: self.stats[i] for i in external_ids if i in self.stats}
 
 
-async def published(session, resources, owner, video, external_id: str):  # type: ignore[no-untyped-def]
+async def published(session, resources, owner, video, external_id: str):
     from domain import crypto
     from persistence.publishing import PlatformConnection
 
@@ -63,7 +63,7 @@ async def published(session, resources, owner, video, external_id: str):  # type
     await session.flush()
 
 
-async def test_refresh_and_creator_analytics(resources, session) -> None:  # type: ignore[no-untyped-def]
+async def test_refresh_and_creator_analytics(resources, session) -> None:
     fake = FakeStats()
     resources.social_adapters = {"youtube": fake}
     owner = await make_user(session, roles=(Role.CREATOR,))
@@ -144,7 +144,7 @@ async def test_refresh_and_creator_analytics(resources, session) -> None:  # typ
     assert codes(r) == ["FORBIDDEN"]
 
 
-async def test_analytics_window_is_checked(resources, session) -> None:  # type: ignore[no-untyped-def]
+async def test_analytics_window_is_checked(resources, session) -> None:
     user = await make_user(session, roles=(Role.USER,))
     me = principal_for(user, (Role.USER,))
     r = await execute(

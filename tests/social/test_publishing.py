@@ -43,17 +43,17 @@ async def world(live_resources, fake_youtube: FakeYouTube):  # noqa: F811
     return res, owner, video, fake_youtube
 
 
-async def connect(res, owner, token: str = "good-token") -> None:  # type: ignore[no-untyped-def]
+async def connect(res, owner, token: str = "good-token") -> None:
     r = await execute(res, CONNECT, {"t": token}, principal_for(owner, PREMIUM))
     assert r.errors is None, r.errors
 
 
-async def publications(res, video_id) -> list[Publication]:  # type: ignore[no-untyped-def]
+async def publications(res, video_id) -> list[Publication]:
     async with res.sessionmaker() as s:
         return await PublishingRepository(s).publications_of_video(video_id)
 
 
-async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # type: ignore[no-untyped-def]
+async def test_publish_now_uploads_once_and_marks_published(world) -> None:
     res, owner, video, fake = world
     me = principal_for(owner, PREMIUM)
     r = await execute(res, CONNECT, {"t": "good-token"}, me)
@@ -105,7 +105,7 @@ async def test_publish_now_uploads_once_and_marks_published(world) -> None:  # t
     assert codes(r) == ["CONFLICT"]
 
 
-async def test_refusals_leave_nothing_behind(world) -> None:  # type: ignore[no-untyped-def]
+async def test_refusals_leave_nothing_behind(world) -> None:
     res, owner, video, _ = world
     me = principal_for(owner, PREMIUM)
     gid = str(to_global_id("Video", video.id))
@@ -143,7 +143,7 @@ async def test_refusals_leave_nothing_behind(world) -> None:  # type: ignore[no-
     assert await res.arq.queued_jobs(queue_name=res.queue_name) == []
 
 
-async def test_expired_token_fails_with_a_reconnect_message(world) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_token_fails_with_a_reconnect_message(world) -> None:
     res, owner, video, fake = world
     await connect(res, owner, token="expired-token")
     r = await execute(
@@ -162,7 +162,7 @@ async def test_expired_token_fails_with_a_reconnect_message(world) -> None:  # t
         assert (await VideoRepository(s).get(video.id)).published_at is None  # type: ignore[union-attr]
 
 
-async def test_transient_errors_retry_then_publish(world) -> None:  # type: ignore[no-untyped-def]
+async def test_transient_errors_retry_then_publish(world) -> None:
     res, owner, video, fake = world
     await connect(res, owner)
     fake.fail_start = [503]
@@ -179,7 +179,7 @@ async def test_transient_errors_retry_then_publish(world) -> None:  # type: igno
     assert fake.requests.count("POST") == 2 and len(fake.videos) == 1
 
 
-async def test_scheduled_later_and_the_cron_picks_up_lost_jobs(world) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduled_later_and_the_cron_picks_up_lost_jobs(world) -> None:
     from arq.jobs import Job, JobStatus
 
     res, owner, video, fake = world
@@ -217,7 +217,7 @@ async def test_scheduled_later_and_the_cron_picks_up_lost_jobs(world) -> None:  
     assert pub.status is PublicationStatus.PUBLISHED and len(fake.videos) == 1
 
 
-async def test_disconnect_forgets_the_account(world) -> None:  # type: ignore[no-untyped-def]
+async def test_disconnect_forgets_the_account(world) -> None:
     res, owner, _, _ = world
     me = principal_for(owner, PREMIUM)
     await connect(res, owner)
@@ -237,12 +237,12 @@ async def test_disconnect_forgets_the_account(world) -> None:  # type: ignore[no
         assert await s.get(PlatformConnection, from_global_id(conn["id"])[1]) is None
 
 
-async def _other(res):  # type: ignore[no-untyped-def]
+async def _other(res):
     async with res.sessionmaker() as s, s.begin():
         return await make_user(s, roles=PREMIUM)
 
 
-async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) -> None:  # type: ignore[no-untyped-def]
+async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) -> None:
     """The upload went through but the worker died before recording it: the publication is left
     PUBLISHING with its upload session kept, and the retry finds the finished video there."""
     res, owner, video, fake = world
@@ -254,7 +254,7 @@ async def test_a_worker_that_died_after_uploading_does_not_publish_twice(world) 
     _, pid = from_global_id(r.data["publishVideo"]["id"])
 
     class DiesAfterUpload(YouTubeAdapter):
-        async def upload(self, credentials, request):  # type: ignore[no-untyped-def]
+        async def upload(self, credentials, request):
             await super().upload(credentials, request)
             raise SystemExit("worker killed")  # nothing after this line runs in a dead worker
 

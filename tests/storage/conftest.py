@@ -34,10 +34,10 @@ def s3_settings(endpoint: str, data_dir: Path, bucket: str | None = None, **kw: 
         s3_endpoint_url=endpoint,
         s3_region="us-east-1",
         s3_access_key_id="testing",
-        s3_secret_access_key="testing",  # type: ignore[arg-type]
+        s3_secret_access_key="testing",
         secret_key="s" * 40,
         _env_file=None,
-        **kw,  # type: ignore[arg-type,call-arg]
+        **kw,
     )
 
 

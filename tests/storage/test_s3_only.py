@@ -46,7 +46,7 @@ async def test_delete_prefix_pages_and_batches(s3_storage: S3Storage) -> None:
     client = await s3_storage._client()
     original = client.delete_objects
 
-    async def spy(**kw):  # type: ignore[no-untyped-def]
+    async def spy(**kw):
         calls.append(len(kw["Delete"]["Objects"]))
         return await original(**kw)
 
@@ -63,7 +63,7 @@ async def test_delete_prefix_pages_and_batches(s3_storage: S3Storage) -> None:
 def test_bucket_setting_is_required(tmp_path: Path) -> None:
     from runtime.settings import Settings
 
-    settings = Settings(environment="test", data_dir=tmp_path, storage_backend="s3", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(environment="test", data_dir=tmp_path, storage_backend="s3", _env_file=None)
     with pytest.raises(StorageError, match="AUTOVIDEO_S3_BUCKET"):
         S3Storage(settings)
 

@@ -33,7 +33,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
         settings = Settings(
             environment="test", data_dir=tmp_path / "data", secret_key="l" * 40, _env_file=None
-        )  # type: ignore[arg-type,call-arg]
+        )
         storage = LocalStorage(tmp_path / "media", settings.public_base_url, settings.signing_secret)
         app = create_app(settings, run_worker=False)
         app.state.runtime_state["resources"] = SimpleNamespace(storage=storage)

@@ -16,7 +16,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import httpx
@@ -24,13 +24,16 @@ import pytest
 
 from tests.live import ROOT, LiveServer, service_env
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Route, ViewportSize
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 
 BUILD = ROOT / "web" / "build" / "index.html"
 ARTIFACTS = Path(os.environ.get("AUTOVIDEO_TEST_ARTIFACTS") or ROOT / "test-artifacts") / "studio"
 TOKEN_SECONDS = 15
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 WAIT_RENDER_MS = 240_000
 
 # Every change of a stage's state in the timeline, with the time it happened (page clock).
@@ -123,11 +126,13 @@ def test_studio_in_a_browser(studio_server: LiveServer) -> None:
             executable_path=chromium(), args=["--no-sandbox"] if os.geteuid() == 0 else []
         )
         context = browser.new_context(viewport=DESKTOP)
+
         # Nothing may come from another origin (GraphiQL's assets included).
-        context.route(
-            lambda url: not url.startswith(server.url) and not url.startswith(server.ws),
-            lambda route: (external.append(route.request.url), route.abort()),
-        )
+        def refuse(route: Route) -> None:
+            external.append(route.request.url)
+            route.abort()
+
+        context.route(lambda url: not url.startswith(server.url) and not url.startswith(server.ws), refuse)
         page = context.new_page()
         page.set_default_timeout(30_000)
         errors: list[str] = []

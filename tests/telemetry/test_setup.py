@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
 from runtime import telemetry
 from runtime.settings import Settings
 
 
 def _settings(**kw) -> Settings:
-    return Settings(environment="test", _env_file=None, **kw)  # type: ignore[call-arg]
+    return Settings(environment="test", _env_file=None, **kw)
 
 
 def test_nothing_configured_means_no_provider():
@@ -25,7 +27,10 @@ def test_exporters_and_sampling_from_settings():
     try:
         assert provider.resource.attributes["service.name"] == "autovideo-worker"
         assert "0.25" in provider.sampler.get_description()
-        exporters = [p.span_exporter for p in provider._active_span_processor._span_processors]
+        exporters = []
+        for p in provider._active_span_processor._span_processors:
+            assert isinstance(p, BatchSpanProcessor)
+            exporters.append(p.span_exporter)
         endpoints = [getattr(e, "_endpoint", None) for e in exporters]
         assert "http://collector:4318/v1/traces" in endpoints and len(exporters) == 2
     finally:

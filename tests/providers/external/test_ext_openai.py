@@ -8,6 +8,7 @@ import time
 import traceback
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ai_ext_fakes import (
@@ -38,17 +39,18 @@ from providers.ai.base import (
     TransientProviderError,
 )
 from providers.ai.errors import ProviderAuthError, ProviderNotFoundError, ProviderRejectedError
-from providers.ai.openai import OpenAIImages, OpenAISpeech, OpenAIText, closest_size, read_wav
+from providers.ai.formats import read_wav
+from providers.ai.openai import OpenAIImages, OpenAISpeech, OpenAIText, closest_size
 
 CHAT = r"/v1/chat/completions$"
 IMAGES = r"/v1/images/generations$"
 SPEECH = r"/v1/audio/speech$"
 
 
-def text(fake: FakeServer, **kw: object) -> OpenAIText:
+def text(fake: FakeServer, **kw: Any) -> OpenAIText:
     return OpenAIText(
         API_KEY, base_url=f"{fake.url}/v1", model="gpt-test", timeout=kw.pop("timeout", 2.0), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 REQ = ScriptRequest(topic="volcanoes", target_seconds=60, words_per_minute=150)
@@ -298,7 +300,7 @@ def _wav_for_input(rec: object) -> Response:
 
 
 async def test_speech_per_sentence_exact_timings(fake: FakeServer, tmp_path: Path) -> None:
-    async def slow_wav(request, rec):  # type: ignore[no-untyped-def]
+    async def slow_wav(request, rec):
         import asyncio
 
         await asyncio.sleep(0.05)

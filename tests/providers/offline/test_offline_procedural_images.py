@@ -1,5 +1,6 @@
 import io
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ images = ProceduralImages()
 
 
 def _req(**kw) -> ImageRequest:
-    base = dict(
+    base: dict[str, Any] = dict(
         prompt="A warm scene about the history of coffee",
         width=540,
         height=960,
