@@ -221,7 +221,9 @@ def test_studio_in_a_browser(studio_server: LiveServer) -> None:
         # however fast the render was), the tokens have been rotated in place (same page, no
         # sign-in) and the regeneration below can only appear live through a subscription that
         # outlived the token it was opened with.
-        time.sleep(max(0.0, signed_up + TOKEN_SECONDS + 1 - time.time()))
+        # (page.wait_for_timeout, not time.sleep: the route handler above answers from this
+        # thread, so a sleeping thread would hold every request of the page, the refresh too.)
+        page.wait_for_timeout(max(0.0, signed_up + TOKEN_SECONDS + 1 - time.time()) * 1000)
         expect(page.locator("[data-testid=status]")).to_have_text("Ready")
         assert page.evaluate("window.__loaded") is not None, "the page was reloaded"
         token = page.evaluate("JSON.parse(localStorage.getItem('autovideo.tokens')).accessToken")
